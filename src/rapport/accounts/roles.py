@@ -1,0 +1,45 @@
+"""Roles and what each may do: the whole permission table in one place.
+
+Views, API handlers and CLI commands ask ``can(user, Perm.X)`` (or ``require``); none of them
+compares role names itself, so changing what a role may do is a one-line change here.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    ADMIN = "admin", _("Admin")
+    MARKETER = "marketer", _("Marketer")
+    SUPPORT = "support", _("Support agent")
+    VIEWER = "viewer", _("Viewer")
+
+
+class Perm(StrEnum):
+    VIEW_CONTACTS = "contacts.view"
+    EDIT_CONTACTS = "contacts.edit"
+    DELETE_CONTACTS = "contacts.delete"
+    EDIT_CATALOG = "catalog.edit"
+    IMPORT_DATA = "data.import"
+    EXPORT_DATA = "data.export"
+    MANAGE_USERS = "users.manage"
+    VIEW_AUDIT = "audit.view"
+
+
+_READ = frozenset({Perm.VIEW_CONTACTS})
+_SUPPORT = _READ | {Perm.EDIT_CONTACTS}
+_MARKETER = _SUPPORT | {Perm.EDIT_CATALOG, Perm.IMPORT_DATA, Perm.EXPORT_DATA}
+_ADMIN = _MARKETER | {Perm.DELETE_CONTACTS, Perm.MANAGE_USERS, Perm.VIEW_AUDIT}
+
+ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
+    Role.OWNER: frozenset(Perm),
+    Role.ADMIN: _ADMIN,
+    Role.MARKETER: _MARKETER,
+    Role.SUPPORT: _SUPPORT,
+    Role.VIEWER: _READ,
+}

@@ -1,0 +1,1 @@
+"""Triggers, journeys and the scheduler that wakes them."""

@@ -1,0 +1,78 @@
+"""The scheduler: wakes every minute and enqueues the periodic jobs that are due.
+
+Jobs are plain functions registered with an interval; each one is cheap and idempotent, so
+running the scheduler twice (two machines) only repeats harmless work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PeriodicJob:
+    name: str
+    every: dt.timedelta
+    run: Callable[[dt.datetime], None]
+    last_run: dt.datetime | None = None
+
+
+def prune_finished_tasks(now: dt.datetime) -> None:
+    """Finished task results older than a week only take space."""
+    from django_tasks_db.models import DBTaskResult  # noqa: PLC0415 - needs the app registry
+
+    DBTaskResult.objects.finished().filter(finished_at__lt=now - dt.timedelta(days=7)).delete()
+
+
+def prune_import_files(now: dt.datetime) -> None:
+    """Uploaded import files and rejects are kept 30 days, then removed."""
+    cutoff = (now - dt.timedelta(days=30)).timestamp()
+    directory = Path(settings.IMPORT_DIR)
+    if not directory.is_dir():
+        return
+    for path in directory.iterdir():
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+
+
+JOBS = [
+    PeriodicJob("prune finished tasks", dt.timedelta(hours=1), prune_finished_tasks),
+    PeriodicJob("prune import files", dt.timedelta(hours=6), prune_import_files),
+]
+
+
+def run_due(now: dt.datetime, jobs: list[PeriodicJob] = JOBS) -> list[str]:
+    """Run each job whose interval has passed; returns the names of those run."""
+    ran = []
+    for job in jobs:
+        if job.last_run is None or now - job.last_run >= job.every:
+            try:
+                job.run(now)
+            except Exception:
+                log.exception("periodic job %r failed", job.name)
+            job.last_run = now
+            ran.append(job.name)
+    return ran
+
+
+def serve(tick_seconds: float = 60.0) -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    log.info("scheduler started (every %ss)", tick_seconds)
+    while not stop.is_set():
+        close_old_connections()
+        run_due(timezone.now())
+        stop.wait(tick_seconds)

@@ -1,0 +1,1 @@
+"""The customer database: contacts, companies, products, orders, custom fields, the timeline."""

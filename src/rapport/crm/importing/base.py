@@ -1,0 +1,123 @@
+"""What each kind of import (contacts, products, orders) provides to the shared runner."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from rapport.crm.fields import FieldError
+from rapport.crm.importing.columns import ColumnPlan
+
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+class RowError(Exception):
+    """A row that cannot be imported: the column to blame and why."""
+
+    def __init__(self, column: str, reason: str) -> None:
+        super().__init__(reason)
+        self.column = column
+        self.reason = reason
+
+
+@dataclass
+class ParsedRow:
+    line: int
+    key: str  # what the row is upserted by: email, SKU or order id
+    values: dict[str, Any]
+    cells: Sequence[str] = ()
+    # The file lines behind a record that spans several rows (an order's lines).
+    origin: list[tuple[int, Sequence[str]]] = field(default_factory=list)
+
+
+@dataclass
+class BatchOutcome:
+    created: int = 0
+    updated: int = 0
+    rejects: list[tuple[ParsedRow, str, str]] = field(default_factory=list)
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """Choices that come with a file: from ``--map FILE`` or the import form."""
+
+    columns: Mapping[str, str | None] = field(default_factory=dict)
+    date_format: str | None = None
+    status: str = "subscribed"  # status of new contacts that the file gives none for
+    consent_source: str = ""
+    source: str = "import"
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any], *, source: str) -> ImportOptions:
+        columns = mapping.get("columns", {})
+        if not isinstance(columns, dict):
+            raise FieldError('"columns" in the mapping must be an object {"header": "field"}')
+        return cls(
+            columns=columns,
+            date_format=mapping.get("date_format") or None,
+            status=str(mapping.get("status") or "subscribed"),
+            consent_source=str(mapping.get("consent_source") or ""),
+            source=source,
+        )
+
+
+Parser = Callable[[str], Any]
+
+
+class ImportKindSpec(Protocol):
+    kind: str
+    required: tuple[str, ...]
+
+    def plan(self, headers: Sequence[str], options: ImportOptions) -> ColumnPlan: ...
+
+    def parse(self, line: int, cells: Sequence[str]) -> ParsedRow: ...
+
+    def write(self, rows: Sequence[ParsedRow]) -> BatchOutcome: ...
+
+
+def read_cells(
+    plan: ColumnPlan, parsers: Mapping[str, Parser], cells: Sequence[str]
+) -> dict[str, Any]:
+    """Run each mapped, non-blank cell through its field's parser.
+
+    Blank cells are left out, so an update never blanks a stored value. A row with more
+    cells than headers (usually an unquoted comma) is refused rather than shifted.
+    """
+    headers = plan.headers
+    if len(cells) > len(headers) and any(c.strip() for c in cells[len(headers) :]):
+        raise RowError(
+            "",
+            f"the row has {len(cells)} cells but the header has {len(headers)}; "
+            "a value with a comma needs quotes",
+        )
+    if _UNDECODABLE.search("".join(cells)):
+        for header, cell in zip(headers, cells, strict=False):
+            if _UNDECODABLE.search(cell):
+                raise RowError(header, "holds bytes that are neither UTF-8 nor GB18030 text")
+    values: dict[str, Any] = {}
+    for index, field_name in enumerate(plan.fields):
+        if field_name is None or index >= len(cells):
+            continue
+        raw = cells[index]
+        if not raw or raw.isspace():
+            continue
+        try:
+            values[field_name] = parsers[field_name](raw)
+        except FieldError as error:
+            raise RowError(headers[index], str(error)) from None
+    return values
+
+
+def limited(max_length: int) -> Parser:
+    """A text parser that strips and refuses values longer than ``max_length``."""
+
+    def parse(raw: str) -> str:
+        text = raw.strip()
+        if len(text) > max_length:
+            raise FieldError(f"is longer than {max_length} characters")
+        return text
+
+    return parse

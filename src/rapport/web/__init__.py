@@ -1,0 +1,1 @@
+"""The server-rendered UI: base templates, static files, dashboard and pages."""

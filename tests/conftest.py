@@ -1,0 +1,41 @@
+"""Shared fixtures. The database is SQLite or PostgreSQL, as RAPPORT_DATABASE_URL says."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from rapport.accounts.models import User
+from rapport.accounts.roles import Role
+from tests.factories import PASSWORD, make_user
+
+
+@pytest.fixture(autouse=True)
+def _data_dirs(settings: pytest.FixtureRequest, tmp_path: Path) -> Iterator[None]:
+    """Each test gets its own upload and rejects folder."""
+    settings.IMPORT_DIR = tmp_path / "imports"  # type: ignore[attr-defined]
+    settings.TASKS = {  # type: ignore[attr-defined]
+        "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}
+    }
+    yield
+
+
+@pytest.fixture
+def owner(db: None) -> User:
+    return make_user(Role.OWNER)
+
+
+@pytest.fixture
+def user_of_role(db: None):  # type: ignore[no-untyped-def]
+    """``user_of_role("marketer")`` makes a user with that role."""
+    return lambda role: make_user(role)
+
+
+@pytest.fixture
+def owner_client(owner: User) -> Client:
+    client = Client()
+    assert client.login(username=owner.username, password=PASSWORD)
+    return client
