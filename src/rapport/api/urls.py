@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
+from rapport.api import contacts, events, imports, orders, products
 from rapport.api.auth import AUTH
 from rapport.errors import InvalidInput, RapportError
 
@@ -16,6 +19,11 @@ api = NinjaAPI(
     urls_namespace="api",
     docs_url="/docs",
 )
+api.add_router("/contacts", contacts.router)
+api.add_router("/products", products.router)
+api.add_router("/orders", orders.router)
+api.add_router("/events", events.router)
+api.add_router("/imports", imports.router)
 
 
 @api.exception_handler(RapportError)
@@ -29,17 +37,27 @@ def rapport_error(request: HttpRequest, error: RapportError) -> HttpResponse:
 @api.exception_handler(AuthenticationError)
 def unauthenticated(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
     return api.create_response(
-        request, {"error": "Authentication required: send 'Authorization: Bearer <token>'."},
+        request,
+        {"error": "Authentication required: send 'Authorization: Bearer <token>'."},
         status=401,
     )
 
 
+def _where(loc: Sequence[object]) -> str:
+    """The input an error is about, as the client wrote it: ``lines.0.quantity``."""
+    source, *parts = [str(part) for part in loc] or ["body"]
+    if source == "body":
+        parts = parts[1:]  # the handler's parameter name, which the client never sees
+    return ".".join(parts) or source
+
+
 @api.exception_handler(ValidationError)
 def invalid_request(request: HttpRequest, error: ValidationError) -> HttpResponse:
+    places = [_where(e.get("loc", ())) for e in error.errors]
     problems = [
-        f"{'.'.join(str(p) for p in e.get('loc', [])[1:]) or 'body'}: {e.get('msg', 'invalid')}"
-        for e in error.errors
+        f"{place}: {e.get('msg', 'invalid')}" for place, e in zip(places, error.errors, strict=True)
     ]
-    return api.create_response(
-        request, {"error": "; ".join(problems), "details": error.errors}, status=422
-    )
+    body: dict[str, object] = {"error": "; ".join(problems), "details": error.errors}
+    if len(set(places)) == 1:
+        body["field"] = places[0]
+    return api.create_response(request, body, status=422)

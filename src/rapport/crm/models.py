@@ -73,7 +73,7 @@ class Contact(models.Model):
     birthday_year_known = models.BooleanField(default=True)
     locale = models.CharField(_("locale"), max_length=16, blank=True)
     timezone = models.CharField(_("timezone"), max_length=64, blank=True)
-    country = models.CharField(_("country"), max_length=2, blank=True, db_index=True)
+    country = models.CharField(_("country"), max_length=2, blank=True)
     region = models.CharField(_("region"), max_length=100, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
     audience = models.CharField(
@@ -87,20 +87,19 @@ class Contact(models.Model):
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=ContactStatus.choices,
-        default=ContactStatus.SUBSCRIBED, db_index=True,
+        default=ContactStatus.SUBSCRIBED,
     )
     consent_source = models.CharField(_("consent source"), max_length=200, blank=True)
     consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
     personalisation = models.BooleanField(_("personalised content"), default=True)
     source = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        indexes = [
-            models.Index(Lower("family_name"), name="crm_contact_family_lower"),
-            models.Index(fields=["audience", "status"]),
-        ]
+        # Only what search needs: low-cardinality columns (status, country, audience) are
+        # read by scans that an index would not speed up, and every index slows imports.
+        indexes = [models.Index(Lower("family_name"), name="crm_contact_family_lower")]
 
     def __str__(self) -> str:
         return self.email

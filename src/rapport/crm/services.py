@@ -232,6 +232,10 @@ def save_product(data: Mapping[str, Any], *, acting_user: User, product_id: int 
         action = "product.create"
     else:
         product = get_product(product_id)
+        if values.get("sku", product.sku) != product.sku and Product.objects.filter(
+            sku=values["sku"]
+        ).exists():
+            raise Conflict(f"Another product has the SKU {values['sku']}.")
         for name, value in values.items():
             setattr(product, name, value)
         product.save()
@@ -311,6 +315,24 @@ def create_order(
     record_audit(acting_user, "order.create", target_type="order", target_id=order.pk,
                  detail={"external_id": external_id})
     return order
+
+
+@transaction.atomic
+def delete_order(order_id: int, *, acting_user: User) -> None:
+    """Remove an order entered by mistake (a test or a duplicate), with its lines and its
+    "ordered" timeline event, so that segments and reports stop counting a purchase that
+    never happened. Other events that point at it keep their place, without the link."""
+    require(acting_user, Perm.EDIT_CATALOG)
+    try:
+        order = Order.objects.get(pk=order_id)
+    except Order.DoesNotExist:
+        raise NotFound(f"No order with id {order_id}.") from None
+    detail = {"external_id": order.external_id, "contact_id": order.contact_id,
+              "total": str(order.total), "currency": order.currency}
+    Event.objects.filter(order=order, type=EventType.ORDERED).delete()
+    order.delete()
+    record_audit(acting_user, "order.delete", target_type="order", target_id=order_id,
+                 detail=detail)
 
 
 def record_event(

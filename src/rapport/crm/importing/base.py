@@ -98,8 +98,9 @@ def read_cells(
             if _UNDECODABLE.search(cell):
                 raise RowError(header, "holds bytes that are neither UTF-8 nor GB18030 text")
     values: dict[str, Any] = {}
-    for index, field_name in enumerate(plan.fields):
-        if field_name is None or index >= len(cells):
+    count = len(cells)
+    for index, field_name in plan.mapped:
+        if index >= count:
             continue
         raw = cells[index]
         if not raw or raw.isspace():
@@ -109,6 +110,26 @@ def read_cells(
         except FieldError as error:
             raise RowError(headers[index], str(error)) from None
     return values
+
+
+def memoised(parse: Parser, max_entries: int = 20_000) -> Parser:
+    """Cache a parser's results: cities, countries, locales repeat on most rows of a file.
+
+    Errors are not cached (they raise), and the cache stops growing at ``max_entries`` so
+    a column of unique values costs one dict look-up, not memory.
+    """
+    cache: dict[str, Any] = {}
+
+    def parse_cached(raw: str) -> Any:
+        try:
+            return cache[raw]
+        except KeyError:
+            value = parse(raw)
+            if len(cache) < max_entries:
+                cache[raw] = value
+            return value
+
+    return parse_cached
 
 
 def limited(max_length: int) -> Parser:

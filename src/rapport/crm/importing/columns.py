@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from rapport.errors import InvalidInput
 
@@ -76,6 +77,11 @@ class ColumnPlan:
     headers: tuple[str, ...]
     fields: tuple[str | None, ...]
     ignored: tuple[str, ...]
+
+    @cached_property
+    def mapped(self) -> tuple[tuple[int, str], ...]:
+        """``(column index, field)`` of the columns that feed a field."""
+        return tuple((i, f) for i, f in enumerate(self.fields) if f is not None)
 
     def column_of(self, field: str) -> str:
         index = self.fields.index(field)

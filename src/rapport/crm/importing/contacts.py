@@ -22,6 +22,7 @@ from rapport.crm.importing.base import (
     Parser,
     RowError,
     limited,
+    memoised,
     read_cells,
 )
 from rapport.crm.importing.columns import CONTACT_HEADERS, ColumnPlan, plan_columns
@@ -56,6 +57,7 @@ class ContactImport:
         self.custom_defs: dict[str, CustomFieldDef] = {}
         self.companies: dict[str, int] = {}
         self.update_fields: tuple[str, ...] = ()
+        self.custom_columns: tuple[str, ...] = ()
 
     def plan(self, headers: Sequence[str], options: ImportOptions) -> ColumnPlan:
         self.options = options
@@ -74,23 +76,24 @@ class ContactImport:
         self.parsers = {
             "email": f.normalise_email,
             "full_name": limited(201),
-            "given_name": limited(100),
-            "family_name": limited(100),
-            "honorific": f.normalise_honorific,
+            "given_name": memoised(limited(100)),
+            "family_name": memoised(limited(100)),
+            "honorific": memoised(f.normalise_honorific),
             "phone": f.normalise_phone,
-            "birthday": lambda raw: f.parse_birthday(raw, date_format),
-            "locale": f.normalise_locale,
-            "timezone": f.normalise_timezone,
-            "country": f.normalise_country,
-            "region": limited(100),
-            "city": limited(100),
-            "audience": f.normalise_audience,
-            "company": limited(200),
-            "interests": f.split_list,
-            "tags": f.split_list,
-            "status": f.normalise_status,
-            "consent_source": limited(200),
-            "personalisation": f.parse_bool,
+            "birthday": memoised(lambda raw: f.parse_birthday(raw, date_format)),
+            "locale": memoised(f.normalise_locale),
+            "timezone": memoised(f.normalise_timezone),
+            "country": memoised(f.normalise_country),
+            "region": memoised(limited(100)),
+            "city": memoised(limited(100)),
+            "audience": memoised(f.normalise_audience),
+            "company": memoised(limited(200)),
+            # Lists are shared between rows by the cache; nothing downstream mutates them.
+            "interests": memoised(f.split_list),
+            "tags": memoised(f.split_list),
+            "status": memoised(f.normalise_status),
+            "consent_source": memoised(limited(200)),
+            "personalisation": memoised(f.parse_bool),
         }
         for key, definition in self.custom_defs.items():
             self.parsers[f"custom.{key}"] = value_parser(definition)
@@ -108,6 +111,7 @@ class ContactImport:
             elif name != "email":
                 written.add(name)
         self.update_fields = tuple(n for n in INSERT_FIELDS if n in written)
+        self.custom_columns = tuple(n for n in present if n.startswith("custom."))
         self.plan_ = plan
         return plan
 
@@ -122,9 +126,10 @@ class ContactImport:
             values["given_name"], values["family_name"] = split_full_name(full_name)
         if "birthday" in values:
             values["birthday"], values["birthday_year_known"] = values["birthday"]
-        custom = {k[7:]: values.pop(k) for k in [k for k in values if k.startswith("custom.")]}
-        if custom:
-            values["custom"] = custom
+        if self.custom_columns:
+            custom = {k[7:]: values.pop(k) for k in self.custom_columns if k in values}
+            if custom:
+                values["custom"] = custom
         return ParsedRow(line=line, key=email, values=values, cells=cells)
 
     def _company_ids(self, rows: Sequence[ParsedRow]) -> None:
@@ -168,15 +173,17 @@ class ContactImport:
         return values
 
     def _new_row(self, email: str, values: dict[str, Any], now: Any) -> list[Any]:
-        row = {**_DEFAULTS, **values, "email": email, "created_at": now, "updated_at": now,
-               "source": self.options.source}
+        row = {**_DEFAULTS, **values}
         # A file may record that someone already opted out; that status is kept as given.
         status = values.get("status") or self.options.status
-        row["status"] = status
-        if status == ContactStatus.SUBSCRIBED:
-            row["consent_source"] = values.get("consent_source") or self.options.consent_source
-            row["consent_at"] = now
-        row["search_name"] = search_key(row["given_name"], row["family_name"])
+        subscribed = status == ContactStatus.SUBSCRIBED
+        row.update(
+            email=email, created_at=now, updated_at=now, source=self.options.source,
+            status=status, search_name=search_key(row["given_name"], row["family_name"]),
+            consent_source=(values.get("consent_source") or self.options.consent_source)
+            if subscribed else row["consent_source"],
+            consent_at=now if subscribed else None,
+        )
         return [row[name] for name in INSERT_FIELDS]
 
     def _merged(self, current: dict[str, Any], values: dict[str, Any], now: Any) -> dict[str, Any]:

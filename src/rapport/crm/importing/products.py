@@ -36,6 +36,7 @@ def parse_currency(raw: str) -> str:
 class ProductImport:
     kind = "products"
     required = ("sku",)
+    rejects_on_write = True  # a new SKU without a name is only known to be new when written
 
     def __init__(self) -> None:
         self.plan_: ColumnPlan | None = None

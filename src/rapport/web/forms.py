@@ -1,0 +1,67 @@
+"""Forms of the UI: they parse and validate input, and nothing else."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from rapport.crm.models import Audience, ContactStatus, ImportKind
+from rapport.crm.queries import ContactFilters
+
+
+def _with_any(choices: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    return [("", _("Any")), *choices]
+
+
+class ContactFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    status = forms.ChoiceField(label=_("Status"), required=False,
+                               choices=_with_any(ContactStatus.choices))
+    audience = forms.ChoiceField(label=_("Audience"), required=False,
+                                 choices=_with_any(Audience.choices))
+    country = forms.CharField(label=_("Country"), required=False, max_length=2)
+    after = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def filters(self) -> ContactFilters:
+        """The valid filters; invalid parts are dropped rather than failing the page."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return ContactFilters(
+            q=(data.get("q") or "").strip(),
+            status=data.get("status") or "",
+            audience=data.get("audience") or "",
+            country=(data.get("country") or "").strip().upper(),
+        )
+
+    def cursor(self) -> int | None:
+        return self.cleaned_data.get("after") if self.is_valid() else None
+
+
+class ImportForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What the file holds"), choices=ImportKind.choices)
+    file = forms.FileField(label=_("CSV file"))
+    mapping = forms.CharField(
+        label=_("Column mapping (JSON, optional)"), required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": '{"columns": {"手机": "phone"}}'}),
+    )
+
+    def clean_mapping(self) -> dict[str, Any]:
+        text = self.cleaned_data.get("mapping", "").strip()
+        if not text:
+            return {}
+        try:
+            value = json.loads(text)
+        except ValueError as error:
+            raise forms.ValidationError(
+                _("This is not valid JSON: %(error)s"), params={"error": error}
+            ) from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError(_('The mapping must be a JSON object: {"columns": …}.'))
+        return value
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(choices=settings.LANGUAGES)

@@ -1,0 +1,50 @@
+"""The contact list (search, filters, keyset pages), one contact, and the CSV export."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from rapport.accounts.access import require
+from rapport.accounts.roles import Perm
+from rapport.accounts.services import record_audit
+from rapport.crm.exporting import contact_rows, csv_lines
+from rapport.crm.queries import contacts_matching
+from rapport.crm.services import get_contact_for
+from rapport.web.contacts import contact_detail, contact_list
+from rapport.web.decorators import acting_user, page
+from rapport.web.forms import ContactFilterForm
+
+
+@page
+def contact_index(request: HttpRequest) -> HttpResponse:
+    require(request.user, Perm.VIEW_CONTACTS)
+    form = ContactFilterForm(request.GET)
+    filters = form.filters()
+    listing = contact_list(filters, after=form.cursor())
+    return render(request, "web/contacts/list.html", {
+        "form": form, "listing": listing, "filtered": any(asdict(filters).values()),
+    })
+
+
+@page
+def contact_page(request: HttpRequest, contact_id: int) -> HttpResponse:
+    contact = get_contact_for(acting_user(request), contact_id)
+    return render(request, "web/contacts/detail.html", {"detail": contact_detail(contact)})
+
+
+@page
+def contact_export(request: HttpRequest) -> StreamingHttpResponse:
+    """Stream the filtered contacts as CSV: rows go out as they are read, memory stays flat."""
+    user = acting_user(request)
+    require(user, Perm.EXPORT_DATA)
+    filters = ContactFilterForm(request.GET).filters()
+    record_audit(user, "contacts.export", target_type="contacts", detail=asdict(filters))
+    rows = contact_rows(contacts_matching(filters))
+    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
+    name = f"contacts-{timezone.now():%Y%m%d-%H%M}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
