@@ -18,7 +18,7 @@ def _data_dirs(settings: pytest.FixtureRequest, tmp_path: Path) -> Iterator[None
     """Each test gets its own upload and rejects folder."""
     settings.IMPORT_DIR = tmp_path / "imports"  # type: ignore[attr-defined]
     settings.TASKS = {  # type: ignore[attr-defined]
-        "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}
+        "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": []}
     }
     yield
 

@@ -290,6 +290,10 @@ def create_order(
         raise InvalidInput(f"email: {error}", field="email") from None
     if placed_at.tzinfo is None:
         raise InvalidInput("placed_at needs a time zone offset.", field="placed_at")
+    try:
+        currency = _currency(currency)
+    except f.FieldError as error:
+        raise InvalidInput(f"currency: {error}", field="currency") from None
     for line in lines:
         if line.quantity < 1:
             raise InvalidInput(f"line {line.sku}: quantity must be at least 1.", field="lines")
@@ -300,7 +304,7 @@ def create_order(
         total = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
     order = Order.objects.create(
         external_id=external_id, contact=contact, placed_at=placed_at,
-        currency=_currency(currency), total=total, coupon_code=coupon_code.upper(),
+        currency=currency, total=total, coupon_code=coupon_code.upper(),
         source="api",
     )
     products = dict(Product.objects.filter(sku__in=[ln.sku for ln in lines])

@@ -128,7 +128,8 @@ def plan_columns(
             field = lookup.get(key)
         if field is None or field in taken:
             fields.append(None)
-            if header.strip() and header not in REJECT_COLUMNS:
+            skipped_on_purpose = key in explicit_folded and explicit_folded[key] is None
+            if header.strip() and header not in REJECT_COLUMNS and not skipped_on_purpose:
                 ignored.append(header)
             continue
         taken.add(field)

@@ -42,6 +42,15 @@ _DEFAULTS: dict[str, Any] = {
     "city": "", "audience": "b2c", "company": None, "interests": [], "tags": [], "custom": {},
     "consent_source": "", "consent_at": None, "personalisation": True,
 }
+
+
+def new_contact_row(email: str, status: str, source: str, now: Any) -> list[Any]:
+    """``INSERT_FIELDS`` values of a contact known only by email (e.g. a buyer)."""
+    row = {**_DEFAULTS, "email": email, "status": status, "source": source, "search_name": "",
+           "created_at": now, "updated_at": now}
+    return [row[name] for name in INSERT_FIELDS]
+
+
 # Fields that are merged rather than overwritten.
 _MERGED = ("interests", "tags", "custom")
 

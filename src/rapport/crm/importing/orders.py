@@ -25,6 +25,7 @@ from rapport.crm.importing.base import (
     limited,
     read_cells,
 )
+from rapport.crm.importing.contacts import INSERT_FIELDS, new_contact_row
 from rapport.crm.importing.columns import ORDER_HEADERS, ColumnPlan, plan_columns
 from rapport.crm.importing.products import parse_currency
 from rapport.crm.models import Contact, ContactStatus, Event, EventType, Order, OrderLine, Product
@@ -95,8 +96,8 @@ class OrderImport:
         if missing:
             insert_rows(
                 Contact,
-                ("email", "status", "source", "created_at", "updated_at"),
-                [(e, ContactStatus.NOT_SUBSCRIBED, self.options.source, now, now)
+                INSERT_FIELDS,
+                [new_contact_row(e, ContactStatus.NOT_SUBSCRIBED, self.options.source, now)
                  for e in missing],
                 ignore_conflicts=True,
             )
