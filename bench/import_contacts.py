@@ -22,11 +22,23 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CITIES = [("Shanghai", "CN", "Asia/Shanghai", "zh-CN"), ("北京", "CN", "Asia/Shanghai", "zh-CN"),
-          ("London", "GB", "Europe/London", "en-GB"), ("New York", "US", "America/New_York", "en-US"),
-          ("Singapore", "SG", "Asia/Singapore", "en-SG"), ("Berlin", "DE", "Europe/Berlin", "de-DE")]
-NAMES = [("伟", "张"), ("娜", "李"), ("芳", "王"), ("John", "Smith"), ("Mary", "Jones"),
-         ("Anna", "Müller"), ("Wei Ming", "Tan")]
+CITIES = [
+    ("Shanghai", "CN", "Asia/Shanghai", "zh-CN"),
+    ("北京", "CN", "Asia/Shanghai", "zh-CN"),
+    ("London", "GB", "Europe/London", "en-GB"),
+    ("New York", "US", "America/New_York", "en-US"),
+    ("Singapore", "SG", "Asia/Singapore", "en-SG"),
+    ("Berlin", "DE", "Europe/Berlin", "de-DE"),
+]
+NAMES = [
+    ("伟", "张"),
+    ("娜", "李"),
+    ("芳", "王"),
+    ("John", "Smith"),
+    ("Mary", "Jones"),
+    ("Anna", "Müller"),
+    ("Wei Ming", "Tan"),
+]
 INTERESTS = ["photography", "travel", "hiking", "coffee", "audio", "video", "home"]
 
 
@@ -34,18 +46,41 @@ def make_file(path: Path, rows: int, seed: int = 7) -> None:
     rng = random.Random(seed)
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
-        writer.writerow(["email", "first_name", "last_name", "phone", "birthday", "locale",
-                         "timezone", "city", "country", "type", "interests", "tags"])
+        writer.writerow(
+            [
+                "email",
+                "first_name",
+                "last_name",
+                "phone",
+                "birthday",
+                "locale",
+                "timezone",
+                "city",
+                "country",
+                "type",
+                "interests",
+                "tags",
+            ]
+        )
         for i in range(rows):
             given, family = NAMES[i % len(NAMES)]
             city, country, tz, locale = CITIES[rng.randrange(len(CITIES))]
-            writer.writerow([
-                f"customer.{i}@mail{i % 97}.example.com", given, family,
-                f"+86 139 {rng.randrange(10**8):08d}",
-                f"{rng.randint(1950, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-                locale, tz, city, country, rng.choice(["b2c", "b2c", "b2b", "nonprofit"]),
-                ", ".join(rng.sample(INTERESTS, 2)), "newsletter",
-            ])
+            writer.writerow(
+                [
+                    f"customer.{i}@mail{i % 97}.example.com",
+                    given,
+                    family,
+                    f"+86 139 {rng.randrange(10**8):08d}",
+                    f"{rng.randint(1950, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                    locale,
+                    tz,
+                    city,
+                    country,
+                    rng.choice(["b2c", "b2c", "b2b", "nonprofit"]),
+                    ", ".join(rng.sample(INTERESTS, 2)),
+                    "newsletter",
+                ]
+            )
 
 
 def child(mode: str, path: Path) -> None:
@@ -65,12 +100,14 @@ def child(mode: str, path: Path) -> None:
         result = run_import("contacts", path)
         rows = result.created
     else:
-        sql = ("INSERT INTO crm_contact (email, given_name, family_name, phone, locale, timezone, "
-               "city, country, audience, interests, tags, custom, status, search_name, honorific, "
-               "birthday_year_known, region, consent_source, personalisation, source, created_at, "
-               "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '{}', "
-               "'subscribed', '', '', TRUE, '', '', TRUE, '', CURRENT_TIMESTAMP, "
-               "CURRENT_TIMESTAMP)")
+        sql = (
+            "INSERT INTO crm_contact (email, given_name, family_name, phone, locale, timezone, "
+            "city, country, audience, interests, tags, custom, status, search_name, honorific, "
+            "birthday_year_known, region, consent_source, personalisation, source, created_at, "
+            "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '{}', "
+            "'subscribed', '', '', TRUE, '', '', TRUE, '', CURRENT_TIMESTAMP, "
+            "CURRENT_TIMESTAMP)"
+        )
         rows = 0
         with path.open(newline="", encoding="utf-8") as source:
             reader = csv.reader(source)
@@ -97,8 +134,13 @@ def run_side(mode: str, path: Path, database: str, work: Path) -> dict[str, floa
         env["RAPPORT_DATABASE_URL"] = f"sqlite:///{work / mode / 'bench.sqlite3'}"
     else:
         env["RAPPORT_DATABASE_URL"] = _fresh_postgres_db(mode)
-    out = subprocess.run([sys.executable, __file__, "--child", mode, str(path)], env=env,
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(path)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -132,16 +174,20 @@ def main() -> None:
         ours = run_side("ours", path, args.database, work)
     rows_per_s = ours["rows"] / ours["seconds"]
     baseline_rate = baseline["rows"] / baseline["seconds"]
-    print(json.dumps({
-        "rows": int(ours["rows"]),
-        "seconds": round(ours["seconds"], 2),
-        "rows_per_s": round(rows_per_s),
-        "baseline_rows_per_s": round(baseline_rate),
-        "ratio": round(rows_per_s / baseline_rate, 3),
-        "peak_rss_mb": round(ours["peak_rss_mb"], 1),
-        "baseline_peak_rss_mb": round(baseline["peak_rss_mb"], 1),
-        "database": args.database,
-    }))
+    print(
+        json.dumps(
+            {
+                "rows": int(ours["rows"]),
+                "seconds": round(ours["seconds"], 2),
+                "rows_per_s": round(rows_per_s),
+                "baseline_rows_per_s": round(baseline_rate),
+                "ratio": round(rows_per_s / baseline_rate, 3),
+                "peak_rss_mb": round(ours["peak_rss_mb"], 1),
+                "baseline_peak_rss_mb": round(baseline["peak_rss_mb"], 1),
+                "database": args.database,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -29,12 +29,6 @@ def owner(db: None) -> User:
 
 
 @pytest.fixture
-def user_of_role(db: None):  # type: ignore[no-untyped-def]
-    """``user_of_role("marketer")`` makes a user with that role."""
-    return lambda role: make_user(role)
-
-
-@pytest.fixture
 def owner_client(owner: User) -> Client:
     client = Client()
     assert client.login(username=owner.username, password=PASSWORD)

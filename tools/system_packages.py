@@ -27,15 +27,21 @@ def main(packages: list[str]) -> int:
     if not missing:
         return 0
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        print(f"missing system packages: {' '.join(missing)} (install them with apt-get)",
-              file=sys.stderr)
+        print(
+            f"missing system packages: {' '.join(missing)} (install them with apt-get)",
+            file=sys.stderr,
+        )
         return 1
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     apt = ["apt-get", "-o", "DPkg::Lock::Timeout=600"]
     print(f"installing {' '.join(missing)} …", file=sys.stderr)
     subprocess.run([*apt, "update", "-qq"], check=True, env=env)
-    subprocess.run([*apt, "install", "-y", "-qq", "--no-install-recommends", *missing],
-                   check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [*apt, "install", "-y", "-qq", "--no-install-recommends", *missing],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     return 0
 
 

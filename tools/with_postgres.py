@@ -22,8 +22,9 @@ from pathlib import Path
 
 
 def _bin_dir() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                   key=lambda p: int(p.split("/")[4]))
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4])
+    )
     if not found:
         sys.exit("PostgreSQL is not installed: run `python tools/system_packages.py postgresql`.")
     return Path(found[-1]).parent
@@ -54,10 +55,23 @@ def postgres_server() -> Iterator[str]:
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
 
     try:
-        run("initdb", "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-            "--locale=C.UTF-8", "--no-sync")
-        options = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        run(
+            "initdb",
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        )
+        options = (
+            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
         run("pg_ctl", "-D", str(data), "-l", str(log), "-w", "-o", options, "start")
         run("createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "rapport")
         yield f"postgres://postgres@127.0.0.1:{port}/rapport"
@@ -73,7 +87,8 @@ def main(argv: list[str]) -> int:
         sys.exit("usage: with_postgres.py -- COMMAND …")
     with postgres_server() as url:
         print(f"PostgreSQL ready at {url}", file=sys.stderr)
-        return subprocess.run(command, env=dict(os.environ, RAPPORT_DATABASE_URL=url)).returncode
+        env = dict(os.environ, RAPPORT_DATABASE_URL=url)
+        return subprocess.run(command, env=env, check=False).returncode
 
 
 if __name__ == "__main__":

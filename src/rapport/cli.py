@@ -19,8 +19,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-app = typer.Typer(help="Rapport: customer email for businesses.", no_args_is_help=True,
-                  add_completion=False)
+app = typer.Typer(
+    help="Rapport: customer email for businesses.", no_args_is_help=True, add_completion=False
+)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 console = Console(stderr=True)
@@ -51,19 +52,22 @@ def import_command(
         except (OSError, ValueError) as error:
             _fail(f"cannot read the mapping {map_file}: {error}")
     with Progress(
-        TextColumn(f"importing {kind}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-        TextColumn("{task.fields[rows]} rows"), console=console, disable=as_json,
+        TextColumn(f"importing {kind}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[rows]} rows"),
+        console=console,
+        disable=as_json,
         transient=as_json,
     ) as bar:
-        task_id = bar.add_task("import", total=path.stat().st_size if path.is_file() else 0,
-                               rows=0)
+        task_id = bar.add_task("import", total=path.stat().st_size if path.is_file() else 0, rows=0)
 
         def progress(done: int, total: int, result: Any) -> None:
             bar.update(task_id, completed=done, total=total, rows=result.rows)
 
         try:
-            result = import_file(kind, path, mapping=mapping, acting_user=None,
-                                 progress=progress)
+            result = import_file(kind, path, mapping=mapping, acting_user=None, progress=progress)
         except RapportError as error:
             _fail(error.message)
     payload = result.as_json()
@@ -86,15 +90,16 @@ def export_command(
     path: Annotated[Path, typer.Argument(help="where to write the CSV")],
 ) -> None:
     """Export contacts to CSV (formula-like cells neutralised for spreadsheets)."""
+    from rapport.accounts.services import record_audit  # noqa: PLC0415
     from rapport.crm.exporting import export_contacts  # noqa: PLC0415
     from rapport.crm.models import Contact  # noqa: PLC0415
-    from rapport.accounts.services import record_audit  # noqa: PLC0415
 
     if what != "contacts":
         _fail(f"cannot export {what!r}; only contacts for now.")
     count = export_contacts(Contact.objects.all(), path)
-    record_audit(None, "export.contacts", target_type="file", target_id=path.name,
-                 detail={"count": count})
+    record_audit(
+        None, "export.contacts", target_type="file", target_id=path.name, detail={"count": count}
+    )
     console.print(f"{count} contacts written to {path}")
 
 
@@ -118,9 +123,13 @@ def token_create(
 def demo_command(
     contacts: Annotated[int, typer.Option(help="how many customers")] = 2000,
     seed: Annotated[int, typer.Option(help="random seed: same seed, same shop")] = 1,
+    force: Annotated[
+        bool, typer.Option("--force", help="add the demo even if there are contacts already")
+    ] = False,
 ) -> None:
     """Build the demo shop: customers, a catalogue, two years of orders and email events."""
     from rapport.demo.shop import build_demo_shop  # noqa: PLC0415
+    from rapport.errors import RapportError  # noqa: PLC0415
 
     with Progress(TextColumn("building demo shop"), BarColumn(), TextColumn("{task.description}"),
                   console=console) as bar:
@@ -129,7 +138,12 @@ def demo_command(
         def progress(percent: int, step: str) -> None:
             bar.update(task_id, completed=percent, description=step)
 
-        summary = build_demo_shop(contacts=contacts, seed=seed, progress=progress)
+        try:
+            summary = build_demo_shop(contacts=contacts, seed=seed, progress=progress,
+                                      force=force)
+        except RapportError as error:
+            bar.stop()
+            _fail(error.message)
     console.print(summary.describe())
 
 
@@ -185,14 +199,24 @@ def serve_command(
         demo_command(contacts=demo_contacts, seed=1)
     children = {
         "web": [sys.executable, "-m", "rapport.cli", "web"],
-        "worker": [sys.executable, "-m", "rapport.cli", "db_worker", "--queue-name", "*",
-                   "--interval", "0.5"],
+        "worker": [
+            sys.executable,
+            "-m",
+            "rapport.cli",
+            "db_worker",
+            "--queue-name",
+            "*",
+            "--interval",
+            "0.5",
+        ],
         "scheduler": [sys.executable, "-m", "rapport.cli", "scheduler"],
         "mailcatcher": [sys.executable, "-m", "rapport.cli", "mailcatcher"],
     }
     processes = {name: subprocess.Popen(cmd) for name, cmd in children.items()}  # noqa: S603
-    console.print(f"Rapport is running on [bold]http://{settings.LISTEN}[/] "
-                  f"(mail catcher on {settings.MAILCATCHER_LISTEN}); Ctrl-C stops it.")
+    console.print(
+        f"Rapport is running on [bold]http://{settings.LISTEN}[/] "
+        f"(mail catcher on {settings.MAILCATCHER_LISTEN}); Ctrl-C stops it."
+    )
     exit_code = 0
     try:
         while all(p.poll() is None for p in processes.values()):

@@ -34,8 +34,10 @@ def test_any_text_is_either_an_accepted_address_or_a_clear_error(text):
         validate_email(normalised, check_deliverability=False)
 
 
-@pytest.mark.parametrize("raw", ["a..b@example.com", "a@b", "@example.com", "a@-x.com",
-                                 "x@example.test", "a b@example.com"])
+@pytest.mark.parametrize(
+    "raw",
+    ["a..b@example.com", "a@b", "@example.com", "a@-x.com", "x@example.test", "a b@example.com"],
+)
 def test_bad_addresses_are_refused(raw):
     with pytest.raises(f.FieldError):
         f.normalise_email(raw)
@@ -49,16 +51,24 @@ def test_unicode_addresses_go_through_email_validator():
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("1990-02-03", (dt.date(1990, 2, 3), True)), ("1990/2/3", (dt.date(1990, 2, 3), True)),
-     ("1990年2月3日", (dt.date(1990, 2, 3), True)), ("2月29日", (dt.date(1904, 2, 29), False)),
-     ("--12-24", (dt.date(1904, 12, 24), False)), ("25/12/1980", (dt.date(1980, 12, 25), True)),
-     ("12/25/1980", (dt.date(1980, 12, 25), True)), ("", None)],
+    [
+        ("1990-02-03", (dt.date(1990, 2, 3), True)),
+        ("1990/2/3", (dt.date(1990, 2, 3), True)),
+        ("1990年2月3日", (dt.date(1990, 2, 3), True)),
+        ("2月29日", (dt.date(1904, 2, 29), False)),
+        ("--12-24", (dt.date(1904, 12, 24), False)),
+        ("25/12/1980", (dt.date(1980, 12, 25), True)),
+        ("12/25/1980", (dt.date(1980, 12, 25), True)),
+        ("", None),
+    ],
 )
 def test_dates_people_write(raw, expected):
     assert f.parse_birthday(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["1990-13-01", "1990-02-30", "01/02/1990", "tomorrow", "1850-01-01"])
+@pytest.mark.parametrize(
+    "raw", ["1990-13-01", "1990-02-30", "01/02/1990", "tomorrow", "1850-01-01"]
+)
 def test_impossible_or_ambiguous_birthdays_are_refused(raw):
     with pytest.raises(f.FieldError):
         f.parse_birthday(raw)
@@ -74,8 +84,14 @@ def test_locales(raw, expected):
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("中国", "CN"), ("China", "CN"), ("us", "US"), ("United Kingdom", "GB"), ("新加坡", "SG"),
-     ("德国", "DE")],
+    [
+        ("中国", "CN"),
+        ("China", "CN"),
+        ("us", "US"),
+        ("United Kingdom", "GB"),
+        ("新加坡", "SG"),
+        ("德国", "DE"),
+    ],
 )
 def test_countries_in_english_and_chinese(raw, expected):
     assert f.normalise_country(raw) == expected
@@ -93,9 +109,13 @@ def test_phones_and_timezones():
 
 @pytest.mark.parametrize(
     ("full", "given", "family", "shown"),
-    [("张伟", "伟", "张", "张伟"), ("司马相如", "相如", "司马", "司马相如"),
-     ("John Smith", "John", "Smith", "John Smith"), ("Smith, John", "John", "Smith", "John Smith"),
-     ("Madonna", "Madonna", "", "Madonna")],
+    [
+        ("张伟", "伟", "张", "张伟"),
+        ("司马相如", "相如", "司马", "司马相如"),
+        ("John Smith", "John", "Smith", "John Smith"),
+        ("Smith, John", "John", "Smith", "John Smith"),
+        ("Madonna", "Madonna", "", "Madonna"),
+    ],
 )
 def test_names_split_and_show_in_their_own_order(full, given, family, shown):
     assert split_full_name(full) == (given, family)

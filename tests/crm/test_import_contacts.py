@@ -28,8 +28,8 @@ def read_rejects(path: str) -> list[dict[str, str]]:
 
 
 @pytest.mark.parametrize(
-    ("encoding", "bom"), [("utf-8", False), ("utf-8", True), ("gb18030", False), ("gbk", False),
-                          ("utf-16", False)]
+    ("encoding", "bom"),
+    [("utf-8", False), ("utf-8", True), ("gb18030", False), ("gbk", False), ("utf-16", False)],
 )
 def test_chinese_headers_in_every_encoding_spreadsheets_write(write_csv, encoding, bom):
     result = run_import("contacts", write_csv("c.csv", CHINESE, encoding=encoding, bom=bom))
@@ -90,8 +90,10 @@ def test_fixed_rejects_file_imports_cleanly(write_csv, tmp_path):
 
 
 def test_duplicate_emails_in_a_file_keep_the_first_and_reject_the_rest(write_csv):
-    text = ("email,city\nA@Example.com,Oslo\nb@example.com,Rome\na@example.com,Lima\n"
-            "A@EXAMPLE.COM,Kyiv\n")
+    text = (
+        "email,city\nA@Example.com,Oslo\nb@example.com,Rome\na@example.com,Lima\n"
+        "A@EXAMPLE.COM,Kyiv\n"
+    )
     result = run_import("contacts", write_csv("c.csv", text), batch_size=2)
 
     assert (result.created, result.rejected) == (2, 2)
@@ -112,10 +114,14 @@ def test_reimporting_the_same_file_changes_nothing(write_csv):
 
 
 def test_blank_cells_keep_stored_values_and_lists_are_merged(write_csv):
-    run_import("contacts", write_csv("a.csv", "email,city,phone,interests\n"
-                                              "x@example.com,Hangzhou,13800000000,tea\n"))
-    result = run_import("contacts", write_csv("b.csv", "email,city,phone,interests\n"
-                                                       "x@example.com,Suzhou,,hiking; tea\n"))
+    run_import(
+        "contacts",
+        write_csv("a.csv", "email,city,phone,interests\nx@example.com,Hangzhou,13800000000,tea\n"),
+    )
+    result = run_import(
+        "contacts",
+        write_csv("b.csv", "email,city,phone,interests\nx@example.com,Suzhou,,hiking; tea\n"),
+    )
 
     assert result.updated == 1
     contact = Contact.objects.get(email="x@example.com")
@@ -125,8 +131,9 @@ def test_blank_cells_keep_stored_values_and_lists_are_merged(write_csv):
 
 def test_an_import_never_resubscribes_someone_who_unsubscribed(write_csv):
     Contact.objects.create(email="gone@example.com", status=ContactStatus.UNSUBSCRIBED)
-    result = run_import("contacts", write_csv("c.csv", "email,status\n"
-                                                       "gone@example.com,subscribed\n"))
+    result = run_import(
+        "contacts", write_csv("c.csv", "email,status\ngone@example.com,subscribed\n")
+    )
 
     assert result.updated == 0
     assert Contact.objects.get(email="gone@example.com").status == ContactStatus.UNSUBSCRIBED
@@ -144,7 +151,7 @@ def test_new_contacts_record_consent_source_and_status(write_csv):
 def test_mixed_encodings_line_by_line_and_undecodable_bytes(tmp_path):
     path = tmp_path / "mixed.csv"
     path.write_bytes(
-        "email,city\n".encode()
+        b"email,city\n"
         + "u8@example.com,深圳\n".encode()
         + "gbk@example.com,广州\n".encode("gbk")
         + b"junk@example.com,\xff\xfe\xff\n"
@@ -160,8 +167,9 @@ def test_mixed_encodings_line_by_line_and_undecodable_bytes(tmp_path):
 
 def test_mapping_names_columns_and_date_format(write_csv):
     text = "Correo,Cumple,Notes\nm@example.es,03/04/1990,call back\n"
-    options = ImportOptions(columns={"Correo": "email", "Cumple": "birthday", "Notes": None},
-                            date_format="%d/%m/%Y")
+    options = ImportOptions(
+        columns={"Correo": "email", "Cumple": "birthday", "Notes": None}, date_format="%d/%m/%Y"
+    )
     result = run_import("contacts", write_csv("c.csv", text), options)
 
     assert (result.created, result.ignored_columns) == (1, [])

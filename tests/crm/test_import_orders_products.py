@@ -31,7 +31,11 @@ def test_products_upsert_by_sku_with_chinese_headers(write_csv):
     assert (result.created, result.rejected) == (3, 0)
     beans = Product.objects.get(sku="BEANS")
     assert (beans.price, beans.currency, beans.consumable, beans.category) == (
-        Decimal("89.50"), "CNY", True, "coffee")
+        Decimal("89.50"),
+        "CNY",
+        True,
+        "coffee",
+    )
 
     again = run_import("products", write_csv("p2.csv", PRODUCTS.replace("5999.00", "5799")))
     assert (again.created, again.updated) == (0, 1)
@@ -91,5 +95,7 @@ def test_an_order_whose_lines_are_apart_is_refused_the_second_time(write_csv):
 
 
 def test_an_order_without_a_time_is_refused(write_csv):
-    result = run_import("orders", write_csv("o.csv", "order id,email,order date\nZ,z@example.com,\n"))
+    result = run_import(
+        "orders", write_csv("o.csv", "order id,email,order date\nZ,z@example.com,\n")
+    )
     assert (result.created, result.rejected) == (0, 1)

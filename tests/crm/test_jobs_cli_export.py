@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_an_uploaded_file_is_imported_by_the_task_with_rejects_kept():
     user = make_user(Role.MARKETER)
-    upload = io.BytesIO("email,city\nok@example.com,Xiamen\nbad,Xiamen\n".encode())
+    upload = io.BytesIO(b"email,city\nok@example.com,Xiamen\nbad,Xiamen\n")
 
     job = create_import_job("contacts", upload, "../../etc/people.csv", acting_user=user)
 
@@ -50,8 +50,9 @@ def test_a_file_that_cannot_be_read_fails_the_job_with_the_reason():
 def test_viewers_and_support_cannot_import():
     for role in (Role.VIEWER, Role.SUPPORT):
         with pytest.raises(PermissionDenied):
-            create_import_job("contacts", io.BytesIO(b"email\n"), "x.csv",
-                              acting_user=make_user(role))
+            create_import_job(
+                "contacts", io.BytesIO(b"email\n"), "x.csv", acting_user=make_user(role)
+            )
     assert not ImportJob.objects.exists()
 
 
@@ -62,7 +63,7 @@ def test_formula_cells_are_neutralised(value):
 
 
 def test_export_writes_every_contact_safely(tmp_path):
-    make_contact(email="a@example.com", given_name="=HYPERLINK(\"http://x\")", tags=["vip"])
+    make_contact(email="a@example.com", given_name='=HYPERLINK("http://x")', tags=["vip"])
     make_contact(email="b@example.com", city="+Shenzhen")
     path = tmp_path / "out.csv"
 
@@ -84,8 +85,13 @@ def _rapport(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
         env["RAPPORT_DATABASE_URL"] = (
             f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
         )
-    return subprocess.run([sys.executable, "-m", "rapport.cli", *args], env=env,
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "rapport.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_cli_import_prints_the_promised_json_and_exports(tmp_path):
@@ -94,8 +100,9 @@ def test_cli_import_prints_the_promised_json_and_exports(tmp_path):
     mapping = tmp_path / "map.json"
     mapping.write_text(json.dumps({"consent_source": "CLI test"}))
 
-    done = _rapport("import", "contacts", str(source), "--map", str(mapping), "--json",
-                    data_dir=tmp_path)
+    done = _rapport(
+        "import", "contacts", str(source), "--map", str(mapping), "--json", data_dir=tmp_path
+    )
 
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)

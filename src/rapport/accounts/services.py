@@ -16,7 +16,7 @@ from rapport.accounts.models import ApiToken, AuditEntry, User
 from rapport.accounts.roles import Role
 from rapport.errors import InvalidInput, NotFound
 
-TOKEN_PREFIX = "rpt_"
+TOKEN_PREFIX = "rpt_"  # noqa: S105 - a public prefix, not a secret
 
 
 def record_audit(
@@ -67,8 +67,13 @@ def create_user(
     user.set_password(password)
     user.is_staff = role in {Role.OWNER, Role.ADMIN}
     user.save()
-    record_audit(acting_user, "user.create", target_type="user", target_id=user.pk,
-                 detail={"username": username, "role": role})
+    record_audit(
+        acting_user,
+        "user.create",
+        target_type="user",
+        target_id=user.pk,
+        detail={"username": username, "role": role},
+    )
     return user
 
 
@@ -86,8 +91,13 @@ def ensure_owner_account() -> tuple[str, str] | None:
         user.is_superuser = True
         user.set_password(password)
         user.save()
-        record_audit(None, "user.create", target_type="user", target_id=user.pk,
-                     detail={"username": "admin", "role": Role.OWNER, "first_run": True})
+        record_audit(
+            None,
+            "user.create",
+            target_type="user",
+            target_id=user.pk,
+            detail={"username": "admin", "role": Role.OWNER, "first_run": True},
+        )
     return "admin", password
 
 
@@ -105,10 +115,16 @@ class IssuedToken:
 def create_api_token(user: User, name: str, *, acting_user: User | None) -> IssuedToken:
     """Issue a bearer token for ``user``; the plain text is returned once and never stored."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=user, name=name or "api", prefix=raw[:12],
-                                    digest=_digest(raw))
-    record_audit(acting_user, "token.create", target_type="user", target_id=user.pk,
-                 detail={"token_id": token.pk, "name": token.name})
+    token = ApiToken.objects.create(
+        user=user, name=name or "api", prefix=raw[:12], digest=_digest(raw)
+    )
+    record_audit(
+        acting_user,
+        "token.create",
+        target_type="user",
+        target_id=user.pk,
+        detail={"token_id": token.pk, "name": token.name},
+    )
     return IssuedToken(id=token.pk, name=token.name, token=raw)
 
 

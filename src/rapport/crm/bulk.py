@@ -9,6 +9,7 @@ send them. All SQL is parameterised; table and column names come from model meta
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,7 +30,7 @@ def _preparers(model: type[models.Model], names: Sequence[str]) -> list[Callable
         assert isinstance(field, models.Field)
         if isinstance(field, models.JSONField):
             preparers.append(
-                _json_preparer(lambda value, e=field.encoder: ops.adapt_json_value(value, e))
+                _json_preparer(functools.partial(ops.adapt_json_value, encoder=field.encoder))
             )
         elif isinstance(field, models.DateTimeField):
             preparers.append(_memo_last(ops.adapt_datetimefield_value))
@@ -38,7 +39,9 @@ def _preparers(model: type[models.Model], names: Sequence[str]) -> list[Callable
         elif isinstance(field, models.DecimalField):
             digits, places = field.max_digits, field.decimal_places
             preparers.append(
-                lambda value, d=digits, p=places: ops.adapt_decimalfield_value(value, d, p)
+                functools.partial(
+                    ops.adapt_decimalfield_value, max_digits=digits, decimal_places=places
+                )
             )
         else:
             preparers.append(_same)
@@ -101,7 +104,7 @@ def _params(
 def _column(model: type[models.Model], name: str) -> str:
     field = model._meta.get_field(name)
     assert isinstance(field, models.Field)
-    return connection.ops.quote_name(field.column)
+    return connection.ops.quote_name(field.column or name)
 
 
 def insert_rows(
@@ -130,7 +133,7 @@ def update_rows(
         return
     table = connection.ops.quote_name(model._meta.db_table)
     sets = ", ".join(f"{_column(model, n)} = %s" for n in names)
-    pk = connection.ops.quote_name(model._meta.pk.column)  # type: ignore[union-attr]
+    pk = connection.ops.quote_name(model._meta.pk.column or "id")
     sql = f"UPDATE {table} SET {sets} WHERE {pk} = %s"  # noqa: S608 - metadata
     with connection.cursor() as cursor:
         cursor.executemany(sql, _params([*_preparers(model, names), _same], rows))

@@ -16,9 +16,25 @@ from django.db.models import QuerySet
 from rapport.crm.models import Contact
 
 EXPORT_COLUMNS = (
-    "email", "given_name", "family_name", "honorific", "phone", "birthday", "locale",
-    "timezone", "country", "region", "city", "audience", "company", "interests", "tags",
-    "status", "consent_source", "consent_at", "created_at",
+    "email",
+    "given_name",
+    "family_name",
+    "honorific",
+    "phone",
+    "birthday",
+    "locale",
+    "timezone",
+    "country",
+    "region",
+    "city",
+    "audience",
+    "company",
+    "interests",
+    "tags",
+    "status",
+    "consent_source",
+    "consent_at",
+    "created_at",
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -33,7 +49,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, list):
         return neutralise(", ".join(str(v) for v in value))
     if hasattr(value, "isoformat"):
-        return value.isoformat()
+        return str(value.isoformat())
     return neutralise(str(value))
 
 
@@ -47,9 +63,9 @@ def contact_rows(queryset: QuerySet[Contact], *, batch: int = 5000) -> Iterator[
     names = [c if c != "company" else "company__name" for c in EXPORT_COLUMNS]
     while True:
         chunk = list(
-            queryset.filter(pk__gt=last_id).order_by("pk").values_list("pk", "custom", *names)[
-                :batch
-            ]
+            queryset.filter(pk__gt=last_id)
+            .order_by("pk")
+            .values_list("pk", "custom", *names)[:batch]
         )
         if not chunk:
             return
@@ -64,12 +80,16 @@ class _Echo:
         return value
 
 
+def _row_text(writer: Any, row: list[str]) -> str:
+    return str(writer.writerow(row))
+
+
 def csv_lines(rows: Iterable[list[str]]) -> Iterator[str]:
     """CSV text line by line, for a streaming HTTP response."""
     writer = csv.writer(_Echo())
     yield "\ufeff"
     for row in rows:
-        yield writer.writerow(row)
+        yield _row_text(writer, row)
 
 
 def export_contacts(queryset: QuerySet[Contact], path: Path) -> int:

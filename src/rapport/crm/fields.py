@@ -128,8 +128,14 @@ def parse_birthday(raw: str, date_format: str | None = None) -> tuple[dt.date, b
 
 _LOCALE = re.compile(r"([a-zA-Z]{2,3})(?:[-_]([a-zA-Z]{4}))?(?:[-_]([a-zA-Z]{2}|\d{3}))?")
 _LOCALE_WORDS = {
-    "中文": "zh-CN", "简体中文": "zh-CN", "繁體中文": "zh-TW", "繁体中文": "zh-TW",
-    "english": "en", "英文": "en", "英语": "en", "chinese": "zh-CN",
+    "中文": "zh-CN",
+    "简体中文": "zh-CN",
+    "繁體中文": "zh-TW",
+    "繁体中文": "zh-TW",
+    "english": "en",
+    "英文": "en",
+    "英语": "en",
+    "chinese": "zh-CN",
 }
 
 
@@ -180,8 +186,17 @@ def _country_names() -> dict[str, str]:
             if len(code) == 2 and code.isalpha() and code not in {"ZZ", "EU", "EZ", "UN", "QO"}:
                 names[name.lower()] = code
                 names[code.lower()] = code
-    names.update({"usa": "US", "uk": "GB", "prc": "CN", "中国大陆": "CN", "大陆": "CN",
-                  "england": "GB", "america": "US"})
+    names.update(
+        {
+            "usa": "US",
+            "uk": "GB",
+            "prc": "CN",
+            "中国大陆": "CN",
+            "大陆": "CN",
+            "england": "GB",
+            "america": "US",
+        }
+    )
     return names
 
 
@@ -195,13 +210,25 @@ def normalise_country(raw: str) -> str:
 
 
 _AUDIENCE_WORDS = {
-    "b2b": Audience.B2B, "business": Audience.B2B, "company": Audience.B2B,
-    "企业": Audience.B2B, "公司": Audience.B2B,
-    "b2c": Audience.B2C, "consumer": Audience.B2C, "individual": Audience.B2C,
-    "personal": Audience.B2C, "个人": Audience.B2C, "消费者": Audience.B2C,
-    "nonprofit": Audience.NONPROFIT, "non-profit": Audience.NONPROFIT,
-    "npo": Audience.NONPROFIT, "ngo": Audience.NONPROFIT, "charity": Audience.NONPROFIT,
-    "非营利": Audience.NONPROFIT, "公益": Audience.NONPROFIT, "非营利组织": Audience.NONPROFIT,
+    "b2b": Audience.B2B,
+    "business": Audience.B2B,
+    "company": Audience.B2B,
+    "企业": Audience.B2B,
+    "公司": Audience.B2B,
+    "b2c": Audience.B2C,
+    "consumer": Audience.B2C,
+    "individual": Audience.B2C,
+    "personal": Audience.B2C,
+    "个人": Audience.B2C,
+    "消费者": Audience.B2C,
+    "nonprofit": Audience.NONPROFIT,
+    "non-profit": Audience.NONPROFIT,
+    "npo": Audience.NONPROFIT,
+    "ngo": Audience.NONPROFIT,
+    "charity": Audience.NONPROFIT,
+    "非营利": Audience.NONPROFIT,
+    "公益": Audience.NONPROFIT,
+    "非营利组织": Audience.NONPROFIT,
 }
 
 
@@ -216,11 +243,15 @@ def normalise_audience(raw: str) -> str:
 
 _STATUS_WORDS = {
     **{status.value: status.value for status in ContactStatus},
-    "yes": ContactStatus.SUBSCRIBED.value, "true": ContactStatus.SUBSCRIBED.value,
-    "1": ContactStatus.SUBSCRIBED.value, "订阅": ContactStatus.SUBSCRIBED.value,
+    "yes": ContactStatus.SUBSCRIBED.value,
+    "true": ContactStatus.SUBSCRIBED.value,
+    "1": ContactStatus.SUBSCRIBED.value,
+    "订阅": ContactStatus.SUBSCRIBED.value,
     "已订阅": ContactStatus.SUBSCRIBED.value,
-    "no": ContactStatus.NOT_SUBSCRIBED.value, "false": ContactStatus.NOT_SUBSCRIBED.value,
-    "0": ContactStatus.NOT_SUBSCRIBED.value, "退订": ContactStatus.UNSUBSCRIBED.value,
+    "no": ContactStatus.NOT_SUBSCRIBED.value,
+    "false": ContactStatus.NOT_SUBSCRIBED.value,
+    "0": ContactStatus.NOT_SUBSCRIBED.value,
+    "退订": ContactStatus.UNSUBSCRIBED.value,
     "已退订": ContactStatus.UNSUBSCRIBED.value,
 }
 
@@ -236,10 +267,20 @@ def normalise_status(raw: str) -> str:
 
 
 _HONORIFIC_WORDS = {
-    "mr": Honorific.MR, "mr.": Honorific.MR, "先生": Honorific.MR,
-    "ms": Honorific.MS, "ms.": Honorific.MS, "mrs": Honorific.MS, "mrs.": Honorific.MS,
-    "miss": Honorific.MS, "女士": Honorific.MS, "小姐": Honorific.MS,
-    "mx": Honorific.MX, "dr": Honorific.DR, "dr.": Honorific.DR, "博士": Honorific.DR,
+    "mr": Honorific.MR,
+    "mr.": Honorific.MR,
+    "先生": Honorific.MR,
+    "ms": Honorific.MS,
+    "ms.": Honorific.MS,
+    "mrs": Honorific.MS,
+    "mrs.": Honorific.MS,
+    "miss": Honorific.MS,
+    "女士": Honorific.MS,
+    "小姐": Honorific.MS,
+    "mx": Honorific.MX,
+    "dr": Honorific.DR,
+    "dr.": Honorific.DR,
+    "博士": Honorific.DR,
 }
 
 

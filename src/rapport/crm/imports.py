@@ -38,8 +38,13 @@ def import_file(
         require(acting_user, Perm.IMPORT_DATA)
     options = _options(mapping or {}, path.name)
     result = run_import(kind, path, options, rejects_path=rejects_path, progress=progress)
-    record_audit(acting_user, f"import.{kind}", target_type="file", target_id=path.name,
-                 detail=result.as_json())
+    record_audit(
+        acting_user,
+        f"import.{kind}",
+        target_type="file",
+        target_id=path.name,
+        detail=result.as_json(),
+    )
     return result
 
 
@@ -50,8 +55,11 @@ def _options(mapping: dict[str, Any], name: str) -> ImportOptions:
         raise InvalidInput(f"The column mapping is not valid: {error}") from None
     if not options.consent_source:
         options = ImportOptions(
-            columns=options.columns, date_format=options.date_format, status=options.status,
-            consent_source=f"import of {name}"[:200], source=options.source,
+            columns=options.columns,
+            date_format=options.date_format,
+            status=options.status,
+            consent_source=f"import of {name}"[:200],
+            source=options.source,
         )
     return options
 
@@ -82,8 +90,13 @@ def create_import_job(
             total_bytes=stored.stat().st_size,
             created_by=acting_user,
         )
-        record_audit(acting_user, "import.queue", target_type="import_job", target_id=job.pk,
-                     detail={"kind": kind, "file": job.original_name})
+        record_audit(
+            acting_user,
+            "import.queue",
+            target_type="import_job",
+            target_id=job.pk,
+            detail={"kind": kind, "file": job.original_name},
+        )
         transaction.on_commit(lambda: _enqueue(job.pk))
     return job
 
@@ -105,14 +118,18 @@ def run_import_job(job_id: int) -> None:
 
     def progress(done: int, total: int, result: ImportResult) -> None:
         ImportJob.objects.filter(pk=job_id).update(
-            processed_bytes=done, rows=result.rows, created=result.created,
+            processed_bytes=done,
+            rows=result.rows,
+            created=result.created,
             updated=result.updated,
         )
 
     try:
         options = _options(job.mapping, job.original_name)
         result = run_import(
-            job.kind, Path(job.file_path), options,
+            job.kind,
+            Path(job.file_path),
+            options,
             rejects_path=Path(settings.IMPORT_DIR) / f"job-{job.pk}-rejects.csv",
             progress=progress,
         )
@@ -131,12 +148,23 @@ def run_import_job(job_id: int) -> None:
         )
         raise
     ImportJob.objects.filter(pk=job_id).update(
-        status=ImportStatus.DONE, rows=result.rows, created=result.created,
-        updated=result.updated, rejected=result.rejected, rejects_path=result.rejects_path,
-        summary=result.as_json(), processed_bytes=job.total_bytes, finished_at=timezone.now(),
+        status=ImportStatus.DONE,
+        rows=result.rows,
+        created=result.created,
+        updated=result.updated,
+        rejected=result.rejected,
+        rejects_path=result.rejects_path,
+        summary=result.as_json(),
+        processed_bytes=job.total_bytes,
+        finished_at=timezone.now(),
     )
-    record_audit(job.created_by, f"import.{job.kind}", target_type="import_job",
-                 target_id=job.pk, detail=result.as_json())
+    record_audit(
+        job.created_by,
+        f"import.{job.kind}",
+        target_type="import_job",
+        target_id=job.pk,
+        detail=result.as_json(),
+    )
 
 
 def get_import_job_for(user: User, job_id: int) -> ImportJob:

@@ -86,7 +86,9 @@ class Contact(models.Model):
     tags = models.JSONField(_("tags"), default=list, blank=True)
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     status = models.CharField(
-        _("status"), max_length=16, choices=ContactStatus.choices,
+        _("status"),
+        max_length=16,
+        choices=ContactStatus.choices,
         default=ContactStatus.SUBSCRIBED,
     )
     consent_source = models.CharField(_("consent source"), max_length=200, blank=True)

@@ -8,8 +8,40 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
 
 # Two-character Chinese family names; everything else takes the first character as family.
 COMPOUND_FAMILY_NAMES = frozenset(
-    "欧阳 司马 诸葛 上官 司徒 东方 皇甫 令狐 慕容 尉迟 长孙 夏侯 轩辕 公孙 宇文 独孤 南宫 "
-    "西门 端木 百里 呼延 申屠 太史 闻人 澹台 公冶 宗政 濮阳 淳于 单于 赫连 万俟".split()
+    [
+        "欧阳",
+        "司马",
+        "诸葛",
+        "上官",
+        "司徒",
+        "东方",
+        "皇甫",
+        "令狐",
+        "慕容",
+        "尉迟",
+        "长孙",
+        "夏侯",
+        "轩辕",
+        "公孙",
+        "宇文",
+        "独孤",
+        "南宫",
+        "西门",
+        "端木",
+        "百里",
+        "呼延",
+        "申屠",
+        "太史",
+        "闻人",
+        "澹台",
+        "公冶",
+        "宗政",
+        "濮阳",
+        "淳于",
+        "单于",
+        "赫连",
+        "万俟",
+    ]
 )
 
 

@@ -33,8 +33,8 @@ def search_q(term: str) -> Q:
         return Q()
     if "@" in text:
         return _prefix("email", text)
-    condition = _prefix("email", text) | _prefix("search_name", text) | _prefix(
-        "family_lower", text
+    condition = (
+        _prefix("email", text) | _prefix("search_name", text) | _prefix("family_lower", text)
     )
     digits = "".join(ch for ch in text if ch.isdigit() or ch == "+")
     if len(digits) >= 3 and len(digits) >= len(text.replace(" ", "").replace("-", "")) - 1:
@@ -108,9 +108,7 @@ def recent_import_jobs(*, limit: int = 20) -> list[ImportJob]:
 # data, and loads what its callers show in one or two queries, whatever the page size.
 
 
-def contact_page_for(
-    user: User, filters: ContactFilters, *, after: int | None, limit: int
-) -> Page:
+def contact_page_for(user: User, filters: ContactFilters, *, after: int | None, limit: int) -> Page:
     require(user, Perm.VIEW_CONTACTS)
     queryset = contacts_matching(filters).select_related("company")
     return keyset_page(queryset, after=after, limit=limit)
@@ -126,7 +124,11 @@ def get_contact_by_email_for(user: User, email: str) -> Contact:
 
 
 def product_page_for(
-    user: User, *, category: str = "", active: bool | None = None, after: int | None,
+    user: User,
+    *,
+    category: str = "",
+    active: bool | None = None,
+    after: int | None,
     limit: int,
 ) -> Page:
     require(user, Perm.VIEW_CONTACTS)
@@ -151,7 +153,11 @@ def _orders() -> QuerySet[Order]:
 
 
 def order_page_for(
-    user: User, *, contact_id: int | None = None, email: str = "", after: int | None,
+    user: User,
+    *,
+    contact_id: int | None = None,
+    email: str = "",
+    after: int | None,
     limit: int,
 ) -> Page:
     require(user, Perm.VIEW_CONTACTS)
@@ -172,8 +178,12 @@ def get_order_for(user: User, order_id: int) -> Order:
 
 
 def event_page_for(
-    user: User, *, contact_id: int | None = None, type: str = "",
-    after: int | None, limit: int,
+    user: User,
+    *,
+    contact_id: int | None = None,
+    type: str = "",
+    after: int | None,
+    limit: int,
 ) -> Page:
     """Events newest recorded first (by id, not by ``occurred_at``), so that a page boundary
     stays put while events with earlier ``occurred_at`` keep arriving."""

@@ -151,8 +151,13 @@ def create_contact(data: Mapping[str, Any], *, acting_user: User | None) -> Cont
             contact.save()
     except IntegrityError:
         raise Conflict(f"A contact with the email {contact.email} exists already.") from None
-    record_audit(acting_user, "contact.create", target_type="contact", target_id=contact.pk,
-                 detail={"email": contact.email})
+    record_audit(
+        acting_user,
+        "contact.create",
+        target_type="contact",
+        target_id=contact.pk,
+        detail={"email": contact.email},
+    )
     return contact
 
 
@@ -170,13 +175,18 @@ def update_contact(contact_id: int, data: Mapping[str, Any], *, acting_user: Use
     require(acting_user, Perm.EDIT_CONTACTS)
     values = clean_contact_values(data)
     before = {name: getattr(contact, name, None) for name in values if name != "custom"}
-    if "email" in values and values["email"] != contact.email:
-        if Contact.objects.filter(email=values["email"]).exclude(pk=contact.pk).exists():
-            raise Conflict(f"Another contact has the email {values['email']}.")
+    new_email = values.get("email", contact.email)
+    if new_email != contact.email and Contact.objects.filter(email=new_email).exists():
+        raise Conflict(f"Another contact has the email {new_email}.")
     _apply(contact, values, acting_user)
     contact.save()
-    record_audit(acting_user, "contact.update", target_type="contact", target_id=contact.pk,
-                 detail={"fields": sorted(data), "before": {k: str(v) for k, v in before.items()}})
+    record_audit(
+        acting_user,
+        "contact.update",
+        target_type="contact",
+        target_id=contact.pk,
+        detail={"fields": sorted(data), "before": {k: str(v) for k, v in before.items()}},
+    )
     return contact
 
 
@@ -186,8 +196,13 @@ def delete_contact(contact_id: int, *, acting_user: User) -> None:
     require(acting_user, Perm.DELETE_CONTACTS)
     email = contact.email
     contact.delete()
-    record_audit(acting_user, "contact.delete", target_type="contact", target_id=contact_id,
-                 detail={"email": email})
+    record_audit(
+        acting_user,
+        "contact.delete",
+        target_type="contact",
+        target_id=contact_id,
+        detail={"email": email},
+    )
 
 
 def _product_values(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -218,8 +233,9 @@ def _currency(raw: str) -> str:
 
 
 @transaction.atomic
-def save_product(data: Mapping[str, Any], *, acting_user: User, product_id: int | None = None
-                 ) -> Product:
+def save_product(
+    data: Mapping[str, Any], *, acting_user: User, product_id: int | None = None
+) -> Product:
     """Create a product, or update the one with ``product_id``."""
     require(acting_user, Perm.EDIT_CATALOG)
     values = _product_values(data)
@@ -232,16 +248,22 @@ def save_product(data: Mapping[str, Any], *, acting_user: User, product_id: int 
         action = "product.create"
     else:
         product = get_product(product_id)
-        if values.get("sku", product.sku) != product.sku and Product.objects.filter(
-            sku=values["sku"]
-        ).exists():
+        if (
+            values.get("sku", product.sku) != product.sku
+            and Product.objects.filter(sku=values["sku"]).exists()
+        ):
             raise Conflict(f"Another product has the SKU {values['sku']}.")
         for name, value in values.items():
             setattr(product, name, value)
         product.save()
         action = "product.update"
-    record_audit(acting_user, action, target_type="product", target_id=product.pk,
-                 detail={"sku": product.sku})
+    record_audit(
+        acting_user,
+        action,
+        target_type="product",
+        target_id=product.pk,
+        detail={"sku": product.sku},
+    )
     return product
 
 
@@ -257,8 +279,13 @@ def delete_product(product_id: int, *, acting_user: User) -> None:
     require(acting_user, Perm.EDIT_CATALOG)
     product = get_product(product_id)
     product.delete()
-    record_audit(acting_user, "product.delete", target_type="product", target_id=product_id,
-                 detail={"sku": product.sku})
+    record_audit(
+        acting_user,
+        "product.delete",
+        target_type="product",
+        target_id=product_id,
+        detail={"sku": product.sku},
+    )
 
 
 @dataclass(frozen=True)
@@ -303,21 +330,43 @@ def create_order(
     if total is None:
         total = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
     order = Order.objects.create(
-        external_id=external_id, contact=contact, placed_at=placed_at,
-        currency=currency, total=total, coupon_code=coupon_code.upper(),
+        external_id=external_id,
+        contact=contact,
+        placed_at=placed_at,
+        currency=currency,
+        total=total,
+        coupon_code=coupon_code.upper(),
         source="api",
     )
-    products = dict(Product.objects.filter(sku__in=[ln.sku for ln in lines])
-                    .values_list("sku", "id"))
-    OrderLine.objects.bulk_create([
-        OrderLine(order=order, product_id=products.get(ln.sku), sku=ln.sku,
-                  quantity=ln.quantity, unit_price=ln.unit_price)
-        for ln in lines
-    ])
-    Event.objects.create(contact=contact, type=EventType.ORDERED, occurred_at=placed_at,
-                         order=order, data={"total": str(total), "currency": order.currency})
-    record_audit(acting_user, "order.create", target_type="order", target_id=order.pk,
-                 detail={"external_id": external_id})
+    products = dict(
+        Product.objects.filter(sku__in=[ln.sku for ln in lines]).values_list("sku", "id")
+    )
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=order,
+                product_id=products.get(ln.sku),
+                sku=ln.sku,
+                quantity=ln.quantity,
+                unit_price=ln.unit_price,
+            )
+            for ln in lines
+        ]
+    )
+    Event.objects.create(
+        contact=contact,
+        type=EventType.ORDERED,
+        occurred_at=placed_at,
+        order=order,
+        data={"total": str(total), "currency": order.currency},
+    )
+    record_audit(
+        acting_user,
+        "order.create",
+        target_type="order",
+        target_id=order.pk,
+        detail={"external_id": external_id},
+    )
     return order
 
 
@@ -331,18 +380,23 @@ def delete_order(order_id: int, *, acting_user: User) -> None:
         order = Order.objects.get(pk=order_id)
     except Order.DoesNotExist:
         raise NotFound(f"No order with id {order_id}.") from None
-    detail = {"external_id": order.external_id, "contact_id": order.contact_id,
-              "total": str(order.total), "currency": order.currency}
+    detail = {
+        "external_id": order.external_id,
+        "contact_id": order.contact_id,
+        "total": str(order.total),
+        "currency": order.currency,
+    }
     Event.objects.filter(order=order, type=EventType.ORDERED).delete()
     order.delete()
-    record_audit(acting_user, "order.delete", target_type="order", target_id=order_id,
-                 detail=detail)
+    record_audit(
+        acting_user, "order.delete", target_type="order", target_id=order_id, detail=detail
+    )
 
 
 def record_event(
     *,
     contact_id: int,
-    type: str,  # noqa: A002 - the event's type, as the API names it
+    type: str,
     name: str = "",
     occurred_at: dt.datetime | None = None,
     data: Mapping[str, Any] | None = None,
@@ -351,11 +405,17 @@ def record_event(
     """Append a custom event (from an integration) to a contact's timeline."""
     require(acting_user, Perm.EDIT_CONTACTS)
     if type not in EventType.values:
-        raise InvalidInput(f"{type!r} is not an event type ({', '.join(EventType.values)}).",
-                           field="type")
+        raise InvalidInput(
+            f"{type!r} is not an event type ({', '.join(EventType.values)}).", field="type"
+        )
     if type == EventType.CUSTOM and not name:
         raise InvalidInput("A custom event needs a name, e.g. webinar_attended.", field="name")
     contact = get_contact_for(acting_user, contact_id)
-    return Event.objects.create(contact=contact, type=type, name=name[:100],
-                                occurred_at=occurred_at or timezone.now(),
-                                data=dict(data or {}), actor=acting_user)
+    return Event.objects.create(
+        contact=contact,
+        type=type,
+        name=name[:100],
+        occurred_at=occurred_at or timezone.now(),
+        data=dict(data or {}),
+        actor=acting_user,
+    )

@@ -11,25 +11,65 @@ from rapport.errors import InvalidInput
 
 # Field -> header spellings, compared after lower-casing and dropping spaces, "_", "-", ".".
 CONTACT_HEADERS: dict[str, tuple[str, ...]] = {
-    "email": ("email", "emailaddress", "e-mail", "mail", "邮箱", "电子邮件", "电子邮箱",
-              "邮件", "邮件地址", "邮箱地址"),
-    "full_name": ("name", "fullname", "contactname", "customername", "姓名", "名称",
-                  "客户姓名", "联系人", "客户名称"),
+    "email": (
+        "email",
+        "emailaddress",
+        "e-mail",
+        "mail",
+        "邮箱",
+        "电子邮件",
+        "电子邮箱",
+        "邮件",
+        "邮件地址",
+        "邮箱地址",
+    ),
+    "full_name": (
+        "name",
+        "fullname",
+        "contactname",
+        "customername",
+        "姓名",
+        "名称",
+        "客户姓名",
+        "联系人",
+        "客户名称",
+    ),
     "given_name": ("firstname", "givenname", "first", "forename", "名", "名字"),
     "family_name": ("lastname", "familyname", "surname", "last", "姓", "姓氏"),
     "honorific": ("title", "salutation", "honorific", "称呼", "称谓"),
-    "phone": ("phone", "phonenumber", "mobile", "mobilephone", "cell", "tel", "telephone",
-              "电话", "手机", "手机号", "手机号码", "联系电话", "电话号码"),
+    "phone": (
+        "phone",
+        "phonenumber",
+        "mobile",
+        "mobilephone",
+        "cell",
+        "tel",
+        "telephone",
+        "电话",
+        "手机",
+        "手机号",
+        "手机号码",
+        "联系电话",
+        "电话号码",
+    ),
     "birthday": ("birthday", "birthdate", "dateofbirth", "dob", "生日", "出生日期"),
     "locale": ("locale", "language", "lang", "语言"),
     "timezone": ("timezone", "tz", "时区"),
     "country": ("country", "countrycode", "国家", "国家地区", "国家/地区"),
     "region": ("region", "state", "province", "county", "省", "省份", "地区", "州"),
     "city": ("city", "town", "城市", "市"),
-    "audience": ("audience", "type", "customertype", "contacttype", "segment", "类型",
-                 "客户类型"),
-    "company": ("company", "companyname", "organisation", "organization", "org",
-                "公司", "单位", "公司名称", "机构"),
+    "audience": ("audience", "type", "customertype", "contacttype", "segment", "类型", "客户类型"),
+    "company": (
+        "company",
+        "companyname",
+        "organisation",
+        "organization",
+        "org",
+        "公司",
+        "单位",
+        "公司名称",
+        "机构",
+    ),
     "interests": ("interests", "interest", "兴趣", "兴趣爱好", "爱好"),
     "tags": ("tags", "tag", "labels", "标签"),
     "status": ("status", "subscriptionstatus", "subscribed", "订阅状态", "状态"),
@@ -38,8 +78,18 @@ CONTACT_HEADERS: dict[str, tuple[str, ...]] = {
 }
 
 PRODUCT_HEADERS: dict[str, tuple[str, ...]] = {
-    "sku": ("sku", "productid", "itemid", "code", "productcode", "商品编号", "货号", "编码",
-            "商品编码", "sku编码"),
+    "sku": (
+        "sku",
+        "productid",
+        "itemid",
+        "code",
+        "productcode",
+        "商品编号",
+        "货号",
+        "编码",
+        "商品编码",
+        "sku编码",
+    ),
     "name": ("name", "productname", "title", "商品名称", "名称", "产品名称", "品名"),
     "category": ("category", "productcategory", "type", "类别", "分类", "品类", "商品分类"),
     "price": ("price", "unitprice", "价格", "单价", "售价"),
@@ -51,8 +101,19 @@ PRODUCT_HEADERS: dict[str, tuple[str, ...]] = {
 ORDER_HEADERS: dict[str, tuple[str, ...]] = {
     "order_id": ("orderid", "order", "ordernumber", "orderno", "订单号", "订单编号", "订单id"),
     "email": CONTACT_HEADERS["email"],
-    "placed_at": ("placedat", "orderdate", "date", "createdat", "time", "ordertime",
-                  "下单时间", "订单日期", "日期", "时间", "下单日期"),
+    "placed_at": (
+        "placedat",
+        "orderdate",
+        "date",
+        "createdat",
+        "time",
+        "ordertime",
+        "下单时间",
+        "订单日期",
+        "日期",
+        "时间",
+        "下单日期",
+    ),
     "currency": ("currency", "币种", "货币"),
     "total": ("total", "ordertotal", "amount", "总额", "订单金额", "金额", "合计", "实付金额"),
     "sku": PRODUCT_HEADERS["sku"],
@@ -104,11 +165,11 @@ def plan_columns(
     column is an error that lists the headers found.
     """
     lookup: dict[str, str] = {}
-    for field, spellings in known.items():
-        for spelling in (field, *spellings):
-            lookup.setdefault(fold(spelling), field)
-    for spelling, field in (extra_fields or {}).items():
-        lookup.setdefault(fold(spelling), field)
+    for name, spellings in known.items():
+        for spelling in (name, *spellings):
+            lookup.setdefault(fold(spelling), name)
+    for spelling, name in (extra_fields or {}).items():
+        lookup.setdefault(fold(spelling), name)
     allowed = set(known) | set((extra_fields or {}).values())
     explicit_folded = {fold(h): f for h, f in (explicit or {}).items()}
 
@@ -117,6 +178,7 @@ def plan_columns(
     taken: set[str] = set()
     for header in headers:
         key = fold(header)
+        field: str | None
         if key in explicit_folded:
             field = explicit_folded[key]
             if field is not None and field not in allowed:
@@ -134,7 +196,7 @@ def plan_columns(
             continue
         taken.add(field)
         fields.append(field)
-    missing = [field for field in required if field not in taken]
+    missing = [name for name in required if name not in taken]
     if missing:
         found = ", ".join(repr(h) for h in headers) or "none"
         raise InvalidInput(

@@ -31,23 +31,66 @@ from rapport.crm.names import search_key, split_full_name
 
 # Columns written for a new contact, in this order.
 INSERT_FIELDS = (
-    "email", "given_name", "family_name", "honorific", "search_name", "phone", "birthday",
-    "birthday_year_known", "locale", "timezone", "country", "region", "city", "audience",
-    "company", "interests", "tags", "custom", "status", "consent_source", "consent_at",
-    "personalisation", "source", "created_at", "updated_at",
+    "email",
+    "given_name",
+    "family_name",
+    "honorific",
+    "search_name",
+    "phone",
+    "birthday",
+    "birthday_year_known",
+    "locale",
+    "timezone",
+    "country",
+    "region",
+    "city",
+    "audience",
+    "company",
+    "interests",
+    "tags",
+    "custom",
+    "status",
+    "consent_source",
+    "consent_at",
+    "personalisation",
+    "source",
+    "created_at",
+    "updated_at",
 )
 _DEFAULTS: dict[str, Any] = {
-    "given_name": "", "family_name": "", "honorific": "", "phone": "", "birthday": None,
-    "birthday_year_known": True, "locale": "", "timezone": "", "country": "", "region": "",
-    "city": "", "audience": "b2c", "company": None, "interests": [], "tags": [], "custom": {},
-    "consent_source": "", "consent_at": None, "personalisation": True,
+    "given_name": "",
+    "family_name": "",
+    "honorific": "",
+    "phone": "",
+    "birthday": None,
+    "birthday_year_known": True,
+    "locale": "",
+    "timezone": "",
+    "country": "",
+    "region": "",
+    "city": "",
+    "audience": "b2c",
+    "company": None,
+    "interests": [],
+    "tags": [],
+    "custom": {},
+    "consent_source": "",
+    "consent_at": None,
+    "personalisation": True,
 }
 
 
 def new_contact_row(email: str, status: str, source: str, now: Any) -> list[Any]:
     """``INSERT_FIELDS`` values of a contact known only by email (e.g. a buyer)."""
-    row = {**_DEFAULTS, "email": email, "status": status, "source": source, "search_name": "",
-           "created_at": now, "updated_at": now}
+    row = {
+        **_DEFAULTS,
+        "email": email,
+        "status": status,
+        "source": source,
+        "search_name": "",
+        "created_at": now,
+        "updated_at": now,
+    }
     return [row[name] for name in INSERT_FIELDS]
 
 
@@ -56,8 +99,8 @@ _MERGED = ("interests", "tags", "custom")
 
 
 class ContactImport:
-    kind = "contacts"
-    required = ("email",)
+    kind: str = "contacts"
+    required: tuple[str, ...] = ("email",)
 
     def __init__(self) -> None:
         self.options = ImportOptions()
@@ -71,16 +114,24 @@ class ContactImport:
     def plan(self, headers: Sequence[str], options: ImportOptions) -> ColumnPlan:
         self.options = options
         new_status = f.normalise_status(options.status)
-        if new_status not in {ContactStatus.SUBSCRIBED, ContactStatus.PENDING,
-                              ContactStatus.NOT_SUBSCRIBED}:
+        if new_status not in {
+            ContactStatus.SUBSCRIBED,
+            ContactStatus.PENDING,
+            ContactStatus.NOT_SUBSCRIBED,
+        }:
             raise f.FieldError(f"new contacts cannot be imported as {new_status!r}")
         self.custom_defs = load_definitions()
         extra: dict[str, str] = {}
         for key, definition in self.custom_defs.items():
             for spelling in (key, f"custom.{key}", definition.label):
                 extra[spelling] = f"custom.{key}"
-        plan = plan_columns(headers, CONTACT_HEADERS, explicit=options.columns,
-                            extra_fields=extra, required=self.required)
+        plan = plan_columns(
+            headers,
+            CONTACT_HEADERS,
+            explicit=options.columns,
+            extra_fields=extra,
+            required=self.required,
+        )
         date_format = options.date_format
         self.parsers = {
             "email": f.normalise_email,
@@ -187,10 +238,15 @@ class ContactImport:
         status = values.get("status") or self.options.status
         subscribed = status == ContactStatus.SUBSCRIBED
         row.update(
-            email=email, created_at=now, updated_at=now, source=self.options.source,
-            status=status, search_name=search_key(row["given_name"], row["family_name"]),
+            email=email,
+            created_at=now,
+            updated_at=now,
+            source=self.options.source,
+            status=status,
+            search_name=search_key(row["given_name"], row["family_name"]),
             consent_source=(values.get("consent_source") or self.options.consent_source)
-            if subscribed else row["consent_source"],
+            if subscribed
+            else row["consent_source"],
             consent_at=now if subscribed else None,
         )
         return [row[name] for name in INSERT_FIELDS]
@@ -209,13 +265,13 @@ class ContactImport:
         if "given_name" in values or "family_name" in values:
             merged["search_name"] = search_key(merged["given_name"], merged["family_name"])
         new_status = values.get("status")
-        if new_status and new_status != current["status"]:
-            # Only the person may leave a suppressed status; an import may record an opt-out.
-            if current["status"] not in SUPPRESSED_STATUSES or new_status in SUPPRESSED_STATUSES:
-                merged["status"] = new_status
-                if new_status == ContactStatus.SUBSCRIBED:
-                    merged["consent_at"] = now
-                    merged["consent_source"] = (
-                        values.get("consent_source") or self.options.consent_source
-                    )
+        # Only the person may leave a suppressed status; an import may record an opt-out.
+        allowed = current["status"] not in SUPPRESSED_STATUSES or new_status in SUPPRESSED_STATUSES
+        if new_status and new_status != current["status"] and allowed:
+            merged["status"] = new_status
+            if new_status == ContactStatus.SUBSCRIBED:
+                merged["consent_at"] = now
+                merged["consent_source"] = (
+                    values.get("consent_source") or self.options.consent_source
+                )
         return merged

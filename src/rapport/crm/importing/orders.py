@@ -25,8 +25,8 @@ from rapport.crm.importing.base import (
     limited,
     read_cells,
 )
-from rapport.crm.importing.contacts import INSERT_FIELDS, new_contact_row
 from rapport.crm.importing.columns import ORDER_HEADERS, ColumnPlan, plan_columns
+from rapport.crm.importing.contacts import INSERT_FIELDS, new_contact_row
 from rapport.crm.importing.products import parse_currency
 from rapport.crm.models import Contact, ContactStatus, Event, EventType, Order, OrderLine, Product
 
@@ -45,8 +45,8 @@ def _line_key(lines: Sequence[tuple[str, int, Decimal]]) -> list[tuple[str, int,
 
 
 class OrderImport:
-    kind = "orders"
-    required = ("order_id", "email", "placed_at")
+    kind: str = "orders"
+    required: tuple[str, ...] = ("order_id", "email", "placed_at")
     multi_row = True  # consecutive rows with the same order id are one order
 
     def __init__(self) -> None:
@@ -66,8 +66,9 @@ class OrderImport:
 
     def plan(self, headers: Sequence[str], options: ImportOptions) -> ColumnPlan:
         self.options = options
-        self.plan_ = plan_columns(headers, ORDER_HEADERS, explicit=options.columns,
-                                  required=self.required)
+        self.plan_ = plan_columns(
+            headers, ORDER_HEADERS, explicit=options.columns, required=self.required
+        )
         return self.plan_
 
     def parse(self, line: int, cells: Sequence[str]) -> ParsedRow:
@@ -78,8 +79,13 @@ class OrderImport:
                 raise RowError(self.plan_.column_of(name), "is empty")
         lines = []
         if "sku" in values:
-            lines.append((values.pop("sku"), values.pop("quantity", 1),
-                          values.pop("unit_price", Decimal("0.00"))))
+            lines.append(
+                (
+                    values.pop("sku"),
+                    values.pop("quantity", 1),
+                    values.pop("unit_price", Decimal("0.00")),
+                )
+            )
         values["lines"] = lines
         return ParsedRow(line=line, key=values["order_id"], values=values, cells=cells)
 
@@ -97,8 +103,10 @@ class OrderImport:
             insert_rows(
                 Contact,
                 INSERT_FIELDS,
-                [new_contact_row(e, ContactStatus.NOT_SUBSCRIBED, self.options.source, now)
-                 for e in missing],
+                [
+                    new_contact_row(e, ContactStatus.NOT_SUBSCRIBED, self.options.source, now)
+                    for e in missing
+                ],
                 ignore_conflicts=True,
             )
             ids.update(Contact.objects.filter(email__in=missing).values_list("email", "id"))
@@ -111,8 +119,7 @@ class OrderImport:
         products = dict(Product.objects.filter(sku__in=skus).values_list("sku", "id"))
         existing_qs: QuerySet[Order] = Order.objects.filter(external_id__in=[r.key for r in rows])
         stored = {
-            rec[1]: rec
-            for rec in existing_qs.values_list("id", "external_id", *ORDER_FIELDS)
+            rec[1]: rec for rec in existing_qs.values_list("id", "external_id", *ORDER_FIELDS)
         }
         stored_lines: dict[int, list[tuple[str, int, Decimal]]] = {}
         for order_id, sku, qty, price in OrderLine.objects.filter(
@@ -128,8 +135,13 @@ class OrderImport:
             total = v.get("total")
             if total is None:
                 total = sum((q * p for _, q, p in v["lines"]), Decimal("0.00"))
-            header = [contacts[v["email"]], v["placed_at"], v.get("currency", "USD"), total,
-                      v.get("coupon_code", "")]
+            header = [
+                contacts[v["email"]],
+                v["placed_at"],
+                v.get("currency", "USD"),
+                total,
+                v.get("coupon_code", ""),
+            ]
             record = stored.get(row.key)
             if record is None:
                 new_orders.append([row.key, *header, self.options.source, now])
@@ -150,13 +162,25 @@ class OrderImport:
         insert_rows(
             OrderLine,
             ("order", "product", "sku", "quantity", "unit_price"),
-            [(order_ids[key], products.get(sku), sku, qty, price)
-             for key, lines in lines_for.items() for sku, qty, price in lines],
+            [
+                (order_ids[key], products.get(sku), sku, qty, price)
+                for key, lines in lines_for.items()
+                for sku, qty, price in lines
+            ],
         )
         insert_rows(
             Event,
             ("contact", "type", "name", "occurred_at", "order", "data"),
-            [(o[1], EventType.ORDERED, "", o[2], order_ids[o[0]],
-              {"total": str(o[4]), "currency": o[3]}) for o in new_orders],
+            [
+                (
+                    o[1],
+                    EventType.ORDERED,
+                    "",
+                    o[2],
+                    order_ids[o[0]],
+                    {"total": str(o[4]), "currency": o[3]},
+                )
+                for o in new_orders
+            ],
         )
         return BatchOutcome(created=len(new_orders), updated=len(changed))

@@ -34,8 +34,8 @@ def parse_currency(raw: str) -> str:
 
 
 class ProductImport:
-    kind = "products"
-    required = ("sku",)
+    kind: str = "products"
+    required: tuple[str, ...] = ("sku",)
     rejects_on_write = True  # a new SKU without a name is only known to be new when written
 
     def __init__(self) -> None:
@@ -52,8 +52,9 @@ class ProductImport:
         self.written: tuple[str, ...] = ()
 
     def plan(self, headers: Sequence[str], options: ImportOptions) -> ColumnPlan:
-        self.plan_ = plan_columns(headers, PRODUCT_HEADERS, explicit=options.columns,
-                                  required=self.required)
+        self.plan_ = plan_columns(
+            headers, PRODUCT_HEADERS, explicit=options.columns, required=self.required
+        )
         present = set(self.plan_.fields)
         self.written = tuple(n for n in FIELDS if n in present and n != "sku")
         return self.plan_
@@ -82,8 +83,14 @@ class ProductImport:
                 if "name" not in row.values:
                     outcome.rejects.append((row, "name", "is empty; a new product needs a name"))
                     continue
-                new = {"category": "", "price": 0, "currency": "USD", "consumable": False,
-                       "active": True, **row.values}
+                new = {
+                    "category": "",
+                    "price": 0,
+                    "currency": "USD",
+                    "consumable": False,
+                    "active": True,
+                    **row.values,
+                }
                 inserts.append([*(new[n] for n in FIELDS), now, now])
                 continue
             current = dict(zip(self.written, record[2:], strict=True))

@@ -108,11 +108,11 @@ def open_csv(path: Path, stream: BinaryIO) -> CsvStream:
         else:
             encoding = "utf-8" if _is_utf8(head) else "gb18030"
         lines = _binary_lines(stream, counter)
-    first_line = next(lines, "")
-    while first_line.strip() == "":  # leading blank lines before the header
-        first_line = next(lines, None)  # type: ignore[arg-type]
-        if first_line is None:
-            raise InvalidInput(f"{name} has no header row.")
+    first_line: str | None = next(lines, "")
+    while first_line is not None and first_line.strip() == "":  # blank lines before the header
+        first_line = next(lines, None)
+    if first_line is None:
+        raise InvalidInput(f"{name} has no header row.")
     delimiter = _sniff_delimiter(first_line)
     headers = next(csv.reader([first_line], delimiter=delimiter))
     headers = [h.strip().lstrip("\ufeff") for h in headers]

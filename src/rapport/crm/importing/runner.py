@@ -142,8 +142,9 @@ def run_import(
     return result
 
 
-def _write(spec: ImportKindSpec, rows: list[ParsedRow], rejects: RejectWriter,
-           result: ImportResult) -> None:
+def _write(
+    spec: ImportKindSpec, rows: list[ParsedRow], rejects: RejectWriter, result: ImportResult
+) -> None:
     if not rows:
         return
     with transaction.atomic():
@@ -229,9 +230,14 @@ class _RowChecker:
                 if isinstance(item, RowError):
                     self.rejects.append((line, item.column, item.reason, cells))
                 else:
-                    self.rejects.append((line, first.column,
-                                         f"another line of this order was refused: "
-                                         f"{first.reason}", cells))
+                    self.rejects.append(
+                        (
+                            line,
+                            first.column,
+                            f"another line of this order was refused: {first.reason}",
+                            cells,
+                        )
+                    )
             return None
         head = group[0][2]
         assert isinstance(head, ParsedRow)
@@ -241,8 +247,9 @@ class _RowChecker:
             self.spec.combine(head, more)  # type: ignore[attr-defined]
         return head
 
-    def batch(self, rows: list[ParsedRow], seen: SeenKeys, rows_read: int, bytes_read: int
-              ) -> Batch:
+    def batch(
+        self, rows: list[ParsedRow], seen: SeenKeys, rows_read: int, bytes_read: int
+    ) -> Batch:
         """Drop rows whose key came earlier in the file (rejected, naming the first line)."""
         firsts = seen.first_lines([r.key for r in rows]) if rows else {}
         unique: list[ParsedRow] = []
@@ -250,8 +257,9 @@ class _RowChecker:
         for row in rows:
             first_line = firsts.get(row.key) or in_batch.get(row.key)
             if first_line is not None:
-                reason = (f"{row.key!r} already appeared at line {first_line}; "
-                          "the first one was imported")
+                reason = (
+                    f"{row.key!r} already appeared at line {first_line}; the first one was imported"
+                )
                 for line, cells in row.origin or [(row.line, row.cells)]:
                     self.rejects.append((line, self.key_header, reason, cells))
                 continue
@@ -282,7 +290,7 @@ def _in_child_process(make_batches: Callable[[], Iterator[Batch]]) -> Iterator[B
             channel.put(("done", None))
         except InvalidInput as error:
             channel.put(("invalid", error.message))
-        except BaseException as error:  # noqa: BLE001 - reported to the parent, which raises
+        except BaseException as error:
             channel.put(("crash", f"{type(error).__name__}: {error}"))
 
     child = context.Process(target=produce, daemon=True, name="rapport-import-reader")
