@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from rapport.accounts.models import AuditEntry
 from rapport.accounts.roles import Role
@@ -20,6 +19,7 @@ from rapport.crm.imports import create_import_job, get_import_job_for
 from rapport.crm.models import Contact, ImportJob, ImportStatus
 from rapport.errors import PermissionDenied
 from tests.factories import make_contact, make_user
+from tests.helpers import current_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,14 +77,9 @@ def test_export_writes_every_contact_safely(tmp_path):
 
 
 def _rapport(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    db = settings.DATABASES["default"]
-    env = dict(os.environ, RAPPORT_DATA_DIR=str(data_dir))
-    if db["ENGINE"].endswith("sqlite3"):
-        env["RAPPORT_DATABASE_URL"] = f"sqlite:///{db['NAME']}"
-    else:
-        env["RAPPORT_DATABASE_URL"] = (
-            f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        )
+    env = dict(
+        os.environ, RAPPORT_DATA_DIR=str(data_dir), RAPPORT_DATABASE_URL=current_database_url()
+    )
     return subprocess.run(
         [sys.executable, "-m", "rapport.cli", *args],
         env=env,
@@ -132,3 +127,21 @@ def test_cli_token_create_prints_a_working_token(tmp_path):
     from rapport.accounts.services import user_for_token  # noqa: PLC0415
 
     assert user_for_token(done.stdout.strip()) == user
+
+
+def test_the_database_queue_worker_runs_a_queued_import(settings, tmp_path):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}
+    settings.IMPORT_DIR = tmp_path
+    user = make_user(Role.MARKETER)
+    job = create_import_job(
+        "contacts", io.BytesIO(b"email\nqueued@example.com\n"), "q.csv", acting_user=user
+    )
+    job.refresh_from_db()
+    assert job.status == ImportStatus.QUEUED
+
+    worked = _rapport("db_worker", "--batch", "--queue-name", "*", data_dir=tmp_path)
+
+    assert worked.returncode == 0, worked.stderr
+    job.refresh_from_db()
+    assert job.status == ImportStatus.DONE, job.error
+    assert Contact.objects.filter(email="queued@example.com").exists()
