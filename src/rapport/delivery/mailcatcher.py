@@ -15,7 +15,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from rapport.delivery.models import CaughtMessage
 
@@ -27,13 +27,22 @@ def store_message(mail_from: str, recipients: list[str], raw: bytes) -> CaughtMe
     headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
     subject = str(headers.get("Subject", ""))[:500]
     close_old_connections()
-    return CaughtMessage.objects.create(
-        mail_from=mail_from[:320], recipients=recipients, subject=subject, raw=raw, size=len(raw)
-    )
+    try:
+        return CaughtMessage.objects.create(
+            mail_from=mail_from[:320],
+            recipients=recipients,
+            subject=subject,
+            raw=raw,
+            size=len(raw),
+        )
+    finally:
+        # A catcher gets little mail; holding a connection open in its thread only keeps
+        # PostgreSQL sessions (and test databases) busy.
+        connection.close()
 
 
 class CatchingHandler:
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
@@ -49,8 +58,12 @@ class CatchingHandler:
 
 def make_controller(host: str, port: int) -> Controller:
     return Controller(
-        CatchingHandler(), hostname=host, port=port, data_size_limit=MAX_MESSAGE_BYTES,
-        decode_data=False, ready_timeout=10,
+        CatchingHandler(),
+        hostname=host,
+        port=port,
+        data_size_limit=MAX_MESSAGE_BYTES,
+        decode_data=False,
+        ready_timeout=10,
     )
 
 
