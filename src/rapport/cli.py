@@ -24,6 +24,8 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+user_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
 console = Console(stderr=True)
 
 
@@ -119,6 +121,34 @@ def token_create(
     typer.echo(issued.token)
 
 
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Argument(help="login name")],
+    role: Annotated[str, typer.Option(help="owner, admin, marketer, support or viewer")],
+    email: Annotated[str, typer.Option(help="the person's email")] = "",
+    language: Annotated[str, typer.Option(help="en or zh-hans")] = "en",
+) -> None:
+    """Create a staff account; the password is asked for (or read from RAPPORT_PASSWORD)."""
+    from rapport.accounts.services import create_user  # noqa: PLC0415
+    from rapport.errors import RapportError  # noqa: PLC0415
+
+    password = os.environ.get("RAPPORT_PASSWORD") or typer.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    try:
+        user = create_user(
+            username=username,
+            email=email,
+            role=role,
+            password=password,
+            language=language,
+            acting_user=None,
+        )
+    except RapportError as error:
+        _fail(error.message)
+    console.print(f"created {user.username} ({user.role})")
+
+
 @app.command("demo")
 def demo_command(
     contacts: Annotated[int, typer.Option(help="how many customers")] = 2000,
@@ -131,16 +161,19 @@ def demo_command(
     from rapport.demo.shop import build_demo_shop  # noqa: PLC0415
     from rapport.errors import RapportError  # noqa: PLC0415
 
-    with Progress(TextColumn("building demo shop"), BarColumn(), TextColumn("{task.description}"),
-                  console=console) as bar:
+    with Progress(
+        TextColumn("building demo shop"),
+        BarColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+    ) as bar:
         task_id = bar.add_task("", total=100)
 
         def progress(percent: int, step: str) -> None:
             bar.update(task_id, completed=percent, description=step)
 
         try:
-            summary = build_demo_shop(contacts=contacts, seed=seed, progress=progress,
-                                      force=force)
+            summary = build_demo_shop(contacts=contacts, seed=seed, progress=progress, force=force)
         except RapportError as error:
             bar.stop()
             _fail(error.message)
@@ -239,7 +272,7 @@ def serve_command(
 
 
 def _typer_commands() -> set[str]:
-    names = {"token"}
+    names = {"token", "user"}
     for command in app.registered_commands:
         if command.name:
             names.add(command.name)

@@ -109,3 +109,9 @@ def test_inactive_users_and_anonymous_may_do_nothing():
     user = make_user(Role.OWNER, is_active=False)
     assert not any(can(user, perm) for perm in Perm)
     assert not any(can(None, perm) for perm in Perm)
+
+
+def test_createsuperuser_makes_an_owner():
+    user = User.objects.create_superuser("root", "root@example.com", "a-long-passphrase")
+    assert user.role == Role.OWNER
+    assert can(user, Perm.MANAGE_USERS)

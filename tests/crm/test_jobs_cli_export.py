@@ -145,3 +145,37 @@ def test_the_database_queue_worker_runs_a_queued_import(settings, tmp_path):
     job.refresh_from_db()
     assert job.status == ImportStatus.DONE, job.error
     assert Contact.objects.filter(email="queued@example.com").exists()
+
+
+def test_cli_user_create_makes_an_account_with_the_role(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rapport.cli",
+            "user",
+            "create",
+            "mei",
+            "--role",
+            "support",
+            "--email",
+            "mei@example.com",
+            "--language",
+            "zh-hans",
+        ],
+        env=dict(
+            os.environ,
+            RAPPORT_DATA_DIR=str(tmp_path),
+            RAPPORT_PASSWORD="tea-and-biscuits-42",
+            RAPPORT_DATABASE_URL=current_database_url(),
+        ),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    from rapport.accounts.models import User  # noqa: PLC0415
+
+    user = User.objects.get(username="mei")
+    assert (user.role, user.language) == ("support", "zh-hans")
+    assert user.check_password("tea-and-biscuits-42")
