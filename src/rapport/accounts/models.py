@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
