@@ -15,11 +15,13 @@ from tests.factories import PASSWORD, make_user
 
 @pytest.fixture(autouse=True)
 def _data_dirs(settings: pytest.FixtureRequest, tmp_path: Path) -> Iterator[None]:
-    """Each test gets its own upload and rejects folder."""
+    """Each test gets its own upload folder, tasks run inline, and passwords hash cheaply
+    (the production hasher spends ~0.5 s per user, and tests make many users)."""
     settings.IMPORT_DIR = tmp_path / "imports"  # type: ignore[attr-defined]
     settings.TASKS = {  # type: ignore[attr-defined]
         "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": []}
     }
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
     yield
 
 

@@ -20,8 +20,11 @@ PASSWORD = "correct-horse-battery-staple"
 
 def make_user(role: str = Role.OWNER, **overrides: Any) -> User:
     n = next(_counter)
-    fields: dict[str, Any] = {"username": f"{role}{n}", "email": f"{role}{n}@example.com",
-                              "role": role}
+    fields: dict[str, Any] = {
+        "username": f"{role}{n}",
+        "email": f"{role}{n}@example.com",
+        "role": role,
+    }
     fields.update(overrides)
     user = User(**fields)
     user.set_password(overrides.pop("password", PASSWORD))
@@ -31,8 +34,13 @@ def make_user(role: str = Role.OWNER, **overrides: Any) -> User:
 
 def make_contact(**overrides: Any) -> Contact:
     n = next(_counter)
-    fields: dict[str, Any] = {"email": f"contact{n}@example.com", "given_name": "Wei",
-                              "family_name": "Zhang", "country": "CN", "city": "Shanghai"}
+    fields: dict[str, Any] = {
+        "email": f"contact{n}@example.com",
+        "given_name": "Wei",
+        "family_name": "Zhang",
+        "country": "CN",
+        "city": "Shanghai",
+    }
     fields.update(overrides)
     fields.setdefault("search_name", search_key(fields["given_name"], fields["family_name"]))
     return Contact.objects.create(**fields)
@@ -40,25 +48,35 @@ def make_contact(**overrides: Any) -> Contact:
 
 def make_product(**overrides: Any) -> Product:
     n = next(_counter)
-    fields: dict[str, Any] = {"sku": f"SKU-{n}", "name": f"Product {n}", "category": "camera",
-                              "price": Decimal("99.00"), "currency": "CNY"}
+    fields: dict[str, Any] = {
+        "sku": f"SKU-{n}",
+        "name": f"Product {n}",
+        "category": "camera",
+        "price": Decimal("99.00"),
+        "currency": "CNY",
+    }
     fields.update(overrides)
     return Product.objects.create(**fields)
 
 
-def make_order(contact: Contact, products: list[Product] | None = None, **overrides: Any
-               ) -> Order:
+def make_order(contact: Contact, products: list[Product] | None = None, **overrides: Any) -> Order:
     n = next(_counter)
     products = products or []
     total = sum((p.price for p in products), Decimal("0"))
-    fields: dict[str, Any] = {"external_id": f"ORD-{n}", "contact": contact,
-                              "placed_at": timezone.now() - dt.timedelta(days=1),
-                              "currency": "CNY", "total": total}
+    fields: dict[str, Any] = {
+        "external_id": f"ORD-{n}",
+        "contact": contact,
+        "placed_at": timezone.now() - dt.timedelta(days=1),
+        "currency": "CNY",
+        "total": total,
+    }
     fields.update(overrides)
     order = Order.objects.create(**fields)
     for product in products:
-        OrderLine.objects.create(order=order, product=product, sku=product.sku, quantity=1,
-                                 unit_price=product.price)
-    Event.objects.create(contact=contact, type=EventType.ORDERED, occurred_at=order.placed_at,
-                         order=order)
+        OrderLine.objects.create(
+            order=order, product=product, sku=product.sku, quantity=1, unit_price=product.price
+        )
+    Event.objects.create(
+        contact=contact, type=EventType.ORDERED, occurred_at=order.placed_at, order=order
+    )
     return order

@@ -35,7 +35,7 @@ def main(argv: list[str]) -> int:
     roots = [Path(arg) for arg in argv] or [DEFAULT_ROOT]
     for root in roots:
         for mo_path in compile_all(root):
-            print(f"compiled {mo_path}")  # noqa: T201 - a command-line tool reports on stdout
+            print(f"compiled {mo_path}")
     return 0
 
 

@@ -21,6 +21,7 @@ class ApiClient(Client):
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         super().__init__(headers=headers)
         self.user = user
+        self.token = token
 
     def post_json(self, path: str, data: Any) -> Any:
         return self.post(path, data, content_type="application/json")

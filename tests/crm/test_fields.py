@@ -16,8 +16,9 @@ from rapport.crm.names import display_name, split_full_name
 @settings(max_examples=800, deadline=None)
 @given(st.from_regex(f._PLAIN_EMAIL, fullmatch=True))
 def test_every_fast_path_address_is_valid_for_email_validator(address):
-    if len(address) > 254 or address.rsplit(".", 1)[1] in f._SPECIAL_USE_TLDS:
-        return
+    domain = address.partition("@")[2]
+    if len(address) > 254 or address.rsplit(".", 1)[1] in f._SPECIAL_USE_TLDS or "--" in domain:
+        return  # these take the slow path, which the next test covers
     assert f.normalise_email(address) == address
     result = validate_email(address, check_deliverability=False)
     assert result.normalized.lower() == address

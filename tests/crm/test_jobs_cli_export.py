@@ -11,13 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from rapport.accounts.models import AuditEntry
 from rapport.accounts.roles import Role
 from rapport.crm.exporting import export_contacts, neutralise
 from rapport.crm.imports import create_import_job, get_import_job_for
 from rapport.crm.models import Contact, ImportJob, ImportStatus
-from rapport.errors import PermissionDenied
+from rapport.errors import InvalidInput, PermissionDenied
 from tests.factories import make_contact, make_user
 from tests.helpers import current_database_url
 
@@ -178,4 +179,18 @@ def test_cli_user_create_makes_an_account_with_the_role(tmp_path):
 
     user = User.objects.get(username="mei")
     assert (user.role, user.language) == ("support", "zh-hans")
-    assert user.check_password("tea-and-biscuits-42")
+    # The command hashed with the production hasher, not this suite's fast one.
+    assert PBKDF2PasswordHasher().verify("tea-and-biscuits-42", user.password)
+
+
+def test_a_broken_mapping_is_refused_before_anything_is_queued():
+    user = make_user(Role.MARKETER)
+    with pytest.raises(InvalidInput, match="columns"):
+        create_import_job(
+            "contacts",
+            io.BytesIO(b"email\n"),
+            "x.csv",
+            mapping={"columns": ["email"]},
+            acting_user=user,
+        )
+    assert not ImportJob.objects.exists()

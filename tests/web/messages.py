@@ -6,22 +6,36 @@ A small stand-in for ``makemessages`` (GNU gettext is not installed): Django's
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from babel.messages.extract import extract_python
+from django.utils.translation import trans_real
 
-SRC = Path(__file__).resolve().parents[2] / "src" / "rapport"
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "src" / "rapport"
 CATALOGUE = SRC / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 
 # Where the UI's strings come from: its own code, and the model labels and choices it shows.
 PYTHON_SOURCES = (
-    "web/*.py", "web/views/*.py", "crm/models.py", "accounts/models.py", "accounts/roles.py",
+    "web/*.py",
+    "web/views/*.py",
+    "crm/models.py",
+    "accounts/models.py",
+    "accounts/roles.py",
     "settings/__init__.py",
 )
-KEYWORDS = {"_": None, "gettext": None, "gettext_lazy": None, "pgettext": ((1, "c"), 2),
-            "pgettext_lazy": ((1, "c"), 2), "ngettext": (1, 2), "ngettext_lazy": (1, 2)}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "gettext_lazy": None,
+    "pgettext": ((1, "c"), 2),
+    "pgettext_lazy": ((1, "c"), 2),
+    "ngettext": (1, 2),
+    "ngettext_lazy": (1, 2),
+}
 
 _TRANSLATE = re.compile(r"""\{%\s*translate\s+(["'])(.*?)\1(?:\s+context\s+(["'])(.*?)\3)?""")
 _BLOCK = re.compile(
@@ -52,11 +66,12 @@ def python_messages(paths: Iterable[Path]) -> Iterator[str | tuple[str, str]]:
     for path in paths:
         with path.open("rb") as source:
             for _line, _func, message, _comments in extract_python(source, KEYWORDS, [], {}):
-                if isinstance(message, tuple):
-                    parts = tuple(m for m in message if m)
-                    yield parts[0] if len(parts) == 1 else (parts[-2], parts[-1])
-                elif message:
+                # gettext gives a string; ngettext the tuple (singular, plural, None).
+                if isinstance(message, str):
                     yield message
+                elif message and message[0]:
+                    singular, plural = str(message[0]), message[1] if len(message) > 1 else None
+                    yield (singular, str(plural)) if plural else singular
 
 
 def ui_messages() -> set[str | tuple[str, str]]:
@@ -66,3 +81,16 @@ def ui_messages() -> set[str | tuple[str, str]]:
     paths = [p for pattern in PYTHON_SOURCES for p in sorted(SRC.glob(pattern))]
     found.update(python_messages(paths))
     return found
+
+
+def compile_catalogues() -> None:
+    """Compile the .po files as ``make install`` does, and drop catalogues Django cached."""
+    spec = importlib.util.spec_from_file_location(
+        "compile_messages", ROOT / "tools" / "compile_messages.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.compile_all()
+    trans_real._translations = {}  # type: ignore[attr-defined]
+    trans_real._default = None  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -75,6 +76,24 @@ def create_user(
         detail={"username": username, "role": role},
     )
     return user
+
+
+def set_user_language(user: User, language: str) -> None:
+    """Save the UI language on the user, so it follows them to every browser."""
+    if language not in dict(settings.LANGUAGES):
+        raise InvalidInput(f"Unknown language {language!r}.", field="language")
+    if user.language == language:
+        return
+    before = user.language
+    User.objects.filter(pk=user.pk).update(language=language)
+    user.language = language
+    record_audit(
+        user,
+        "user.language",
+        target_type="user",
+        target_id=user.pk,
+        detail={"from": before, "to": language},
+    )
 
 
 def ensure_owner_account() -> tuple[str, str] | None:

@@ -92,4 +92,5 @@ def create_event(request: HttpRequest, payload: EventIn) -> Status[Event]:
         data=payload.data,
         acting_user=user,
     )
-    return Status(201, event)
+    # Read back, so that the answer is the same as a GET's (times in UTC).
+    return Status(201, queries.get_event_for(user, event.pk))

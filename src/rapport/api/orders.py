@@ -54,7 +54,7 @@ class OrderPage(Schema):
 
 class OrderQuery(PageQuery):
     contact_id: int | None = None
-    email: str = Field("", description="the buyer's email address, exactly")
+    email: str = Field("", description="the buyer's email address (any case)")
 
 
 class OrderLineIn(Schema):
@@ -98,6 +98,7 @@ def get_order(request: HttpRequest, order_id: int) -> Order:
 @router.post("", response={201: OrderOut, **ERRORS})
 def create_order(request: HttpRequest, payload: OrderIn) -> Status[Order]:
     """Records the order and its "ordered" event on the buyer's timeline."""
+    user = acting_user(request)
     order = services.create_order(
         external_id=payload.external_id,
         email=payload.email,
@@ -109,9 +110,10 @@ def create_order(request: HttpRequest, payload: OrderIn) -> Status[Order]:
         ],
         total=payload.total,
         coupon_code=payload.coupon_code,
-        acting_user=acting_user(request),
+        acting_user=user,
     )
-    return Status(201, order)
+    # Read back, so that the answer is the same as a GET's (times in UTC, lines loaded).
+    return Status(201, queries.get_order_for(user, order.pk))
 
 
 @router.delete("/{int:order_id}", response={204: None, **ERRORS})

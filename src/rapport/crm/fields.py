@@ -41,6 +41,7 @@ def normalise_email(raw: str) -> str:
         len(lowered) <= 254
         and _PLAIN_EMAIL.fullmatch(lowered)
         and lowered.rsplit(".", 1)[1] not in _SPECIAL_USE_TLDS
+        and "--" not in lowered.partition("@")[2]  # "xn--" and "ab--" labels: IDNA rules apply
     ):
         return lowered
     try:

@@ -49,6 +49,8 @@ def import_file(
 
 
 def _options(mapping: dict[str, Any], name: str) -> ImportOptions:
+    if not isinstance(mapping, dict):
+        raise InvalidInput('The column mapping must be a JSON object like {"columns": {…}}.')
     try:
         options = ImportOptions.from_mapping(mapping, source=f"import:{name}"[:100])
     except ValueError as error:
@@ -76,6 +78,7 @@ def create_import_job(
     require(acting_user, Perm.IMPORT_DATA)
     if kind not in SPECS:
         raise InvalidInput(f"Cannot import {kind!r}; choose contacts, products or orders.")
+    _options(mapping or {}, original_name)  # a broken mapping is refused now, not in the task
     directory = Path(settings.IMPORT_DIR)
     directory.mkdir(parents=True, exist_ok=True)
     stored = directory / f"{uuid.uuid4().hex}.csv"

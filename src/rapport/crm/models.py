@@ -53,7 +53,7 @@ class Company(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name_plural = "companies"
+        verbose_name_plural = _("companies")
 
     def __str__(self) -> str:
         return self.name
@@ -80,7 +80,12 @@ class Contact(models.Model):
         _("audience"), max_length=10, choices=Audience.choices, default=Audience.B2C
     )
     company = models.ForeignKey(
-        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+        Company,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contacts",
+        verbose_name=_("company"),
     )
     interests = models.JSONField(_("interests"), default=list, blank=True)
     tags = models.JSONField(_("tags"), default=list, blank=True)
@@ -153,7 +158,7 @@ class Product(models.Model):
 class Order(models.Model):
     external_id = models.CharField(_("order id"), max_length=64, unique=True)
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="orders")
-    placed_at = models.DateTimeField(_("placed at"))
+    placed_at = models.DateTimeField(_("placed at"), db_index=True)  # revenue over a period
     currency = models.CharField(_("currency"), max_length=3, default="USD")
     total = models.DecimalField(_("total"), max_digits=14, decimal_places=2)
     coupon_code = models.CharField(_("coupon code"), max_length=64, blank=True)

@@ -142,10 +142,14 @@ def create_contact(data: Mapping[str, Any], *, acting_user: User | None) -> Cont
     values = clean_contact_values(data)
     if "email" not in values:
         raise InvalidInput("email is required.", field="email")
-    contact = Contact(email=values.pop("email"), source="staff" if acting_user else "api")
+    # Start from "no consent" so that a subscribed status records when and how it was given.
+    contact = Contact(
+        email=values.pop("email"),
+        source="staff" if acting_user else "api",
+        status=ContactStatus.NOT_SUBSCRIBED,
+    )
     status = values.pop("status", None) or ContactStatus.SUBSCRIBED
     _apply(contact, {**values, "status": status}, acting_user)
-    contact.status = status
     try:
         with transaction.atomic():
             contact.save()
@@ -393,6 +397,9 @@ def delete_order(order_id: int, *, acting_user: User) -> None:
     )
 
 
+POSTABLE_EVENT_TYPES = frozenset({EventType.CUSTOM.value, EventType.REPLIED.value})
+
+
 def record_event(
     *,
     contact_id: int,
@@ -402,11 +409,18 @@ def record_event(
     data: Mapping[str, Any] | None = None,
     acting_user: User,
 ) -> Event:
-    """Append a custom event (from an integration) to a contact's timeline."""
+    """Append an event from an integration to a contact's timeline.
+
+    Only events that change nothing else may come from outside: email engagement is recorded
+    by our own pipeline, orders through ``create_order``, and status changes (unsubscribed,
+    bounced, complained) through the services that also update the contact and suppression.
+    """
     require(acting_user, Perm.EDIT_CONTACTS)
-    if type not in EventType.values:
+    if type not in POSTABLE_EVENT_TYPES:
         raise InvalidInput(
-            f"{type!r} is not an event type ({', '.join(EventType.values)}).", field="type"
+            f"{type!r} cannot be posted; integrations may post: "
+            f"{', '.join(sorted(POSTABLE_EVENT_TYPES))}.",
+            field="type",
         )
     if type == EventType.CUSTOM and not name:
         raise InvalidInput("A custom event needs a name, e.g. webinar_attended.", field="name")

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Field
 from django.utils import formats
 from django.utils.translation import gettext as _
 
@@ -55,14 +56,32 @@ class ProfileRow:
 
 # The profile in reading order; labels are the models' translated verbose names.
 PROFILE_FIELDS = (
-    "email", "honorific", "given_name", "family_name", "phone", "birthday", "locale",
-    "timezone", "country", "region", "city", "audience", "company", "interests", "tags",
-    "status", "consent_source", "consent_at", "personalisation",
+    "email",
+    "honorific",
+    "given_name",
+    "family_name",
+    "phone",
+    "birthday",
+    "locale",
+    "timezone",
+    "country",
+    "region",
+    "city",
+    "audience",
+    "company",
+    "interests",
+    "tags",
+    "status",
+    "consent_source",
+    "consent_at",
+    "personalisation",
 )
 
 
 def _text(contact: Contact, name: str) -> str:
     value: Any = getattr(contact, name)
+    if name == "honorific" and not value:
+        return ""
     if name in {"honorific", "audience", "status"}:
         return str(getattr(contact, f"get_{name}_display")())
     if name == "birthday" and value is not None:
@@ -87,10 +106,18 @@ def display_value(value: Any) -> str:
     return str(value)
 
 
+def _label(name: str) -> str:
+    if name == "company":  # the foreign key has no translated verbose name of its own
+        return _("Company")
+    field = Contact._meta.get_field(name)
+    assert isinstance(field, Field)
+    return str(field.verbose_name)
+
+
 def profile_rows(contact: Contact) -> list[ProfileRow]:
     rows = []
     for name in PROFILE_FIELDS:
-        label = str(Contact._meta.get_field(name).verbose_name)
+        label = _label(name)
         rows.append(ProfileRow(label=label[:1].upper() + label[1:], value=_text(contact, name)))
     return rows
 
@@ -101,8 +128,9 @@ def custom_rows(contact: Contact) -> list[ProfileRow]:
     rows = []
     for key, value in sorted(contact.custom.items()):
         definition = definitions.get(key)
-        rows.append(ProfileRow(label=definition.label if definition else key,
-                               value=display_value(value)))
+        rows.append(
+            ProfileRow(label=definition.label if definition else key, value=display_value(value))
+        )
     return rows
 
 

@@ -1,8 +1,9 @@
 """Read queries behind the dashboard: a handful of counts and two short lists.
 
-Every count here is either over a whole table or over an indexed column, so the page stays
-a few milliseconds' work at a million contacts. Revenue is grouped by currency because a shop
-selling in CNY and USD has no single total.
+The counts read most of the contact table (counting 600,000 subscribed contacts of a million
+took 150-240 ms on SQLite, which plans a full scan), so they are cached for a minute: a summary
+may lag that much, the page should not. Revenue is grouped by currency because a shop selling
+in CNY and USD has no single total.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -18,6 +20,8 @@ from rapport.crm.models import Contact, ContactStatus, ImportJob, Order
 from rapport.crm.queries import recent_import_jobs
 
 REVENUE_DAYS = 30
+COUNTS_CACHE_KEY = "web:dashboard:counts"
+COUNTS_CACHE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -27,11 +31,16 @@ class Revenue:
 
 
 @dataclass(frozen=True)
-class Dashboard:
+class Counts:
     contacts: int
     subscribed: int
     orders: int
     revenue: list[Revenue]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    counts: Counts
     recent_imports: list[ImportJob]
     newest_contacts: list[Contact]
 
@@ -46,14 +55,24 @@ def revenue_since(since: dt.datetime) -> list[Revenue]:
     return [Revenue(currency=currency, total=total or Decimal(0)) for currency, total in rows]
 
 
-def load_dashboard(*, with_imports: bool, newest: int = 8) -> Dashboard:
-    """``with_imports`` is False for roles that may not see import jobs (one query fewer)."""
+def count_everything() -> Counts:
     since = timezone.now() - dt.timedelta(days=REVENUE_DAYS)
-    return Dashboard(
+    return Counts(
         contacts=Contact.objects.count(),
         subscribed=Contact.objects.filter(status=ContactStatus.SUBSCRIBED).count(),
         orders=Order.objects.count(),
         revenue=revenue_since(since),
+    )
+
+
+def load_dashboard(*, with_imports: bool, newest: int = 8) -> Dashboard:
+    """``with_imports`` is False for roles that may not see import jobs (one query fewer)."""
+    counts = cache.get(COUNTS_CACHE_KEY)
+    if not isinstance(counts, Counts):
+        counts = count_everything()
+        cache.set(COUNTS_CACHE_KEY, counts, COUNTS_CACHE_SECONDS)
+    return Dashboard(
+        counts=counts,
         recent_imports=recent_import_jobs(limit=5) if with_imports else [],
         newest_contacts=list(Contact.objects.order_by("-pk")[:newest]),
     )

@@ -19,10 +19,12 @@ def _with_any(choices: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
 
 class ContactFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
-    status = forms.ChoiceField(label=_("Status"), required=False,
-                               choices=_with_any(ContactStatus.choices))
-    audience = forms.ChoiceField(label=_("Audience"), required=False,
-                                 choices=_with_any(Audience.choices))
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=_with_any(ContactStatus.choices)
+    )
+    audience = forms.ChoiceField(
+        label=_("Audience"), required=False, choices=_with_any(Audience.choices)
+    )
     country = forms.CharField(label=_("Country"), required=False, max_length=2)
     after = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
@@ -44,7 +46,8 @@ class ImportForm(forms.Form):
     kind = forms.ChoiceField(label=_("What the file holds"), choices=ImportKind.choices)
     file = forms.FileField(label=_("CSV file"))
     mapping = forms.CharField(
-        label=_("Column mapping (JSON, optional)"), required=False,
+        label=_("Column mapping (JSON, optional)"),
+        required=False,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": '{"columns": {"手机": "phone"}}'}),
     )
 

@@ -25,9 +25,15 @@ def contact_index(request: HttpRequest) -> HttpResponse:
     form = ContactFilterForm(request.GET)
     filters = form.filters()
     listing = contact_list(filters, after=form.cursor())
-    return render(request, "web/contacts/list.html", {
-        "form": form, "listing": listing, "filtered": any(asdict(filters).values()),
-    })
+    return render(
+        request,
+        "web/contacts/list.html",
+        {
+            "form": form,
+            "listing": listing,
+            "filtered": any(asdict(filters).values()),
+        },
+    )
 
 
 @page

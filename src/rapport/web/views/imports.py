@@ -29,13 +29,19 @@ def import_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            job = create_import_job(form.cleaned_data["kind"], upload, upload.name,
-                                    mapping=form.cleaned_data["mapping"], acting_user=user)
+            job = create_import_job(
+                form.cleaned_data["kind"],
+                upload,
+                upload.name,
+                mapping=form.cleaned_data["mapping"],
+                acting_user=user,
+            )
         except InvalidInput as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, _("%(name)s is queued for import.")
-                             % {"name": job.original_name})
+            messages.success(
+                request, _("%(name)s is queued for import.") % {"name": job.original_name}
+            )
             return redirect("imports")
     return render(request, TEMPLATE, {"form": form, "jobs": recent_import_jobs()})
 
@@ -52,10 +58,13 @@ def import_rejects(request: HttpRequest, job_id: int) -> FileResponse:
     job = get_import_job_for(acting_user(request), job_id)
     path = Path(job.rejects_path)
     # The path comes from our own job row; still, serve nothing outside the import folder.
-    if not job.rejects_path or not path.is_file() or not path.resolve().is_relative_to(
-        Path(settings.IMPORT_DIR).resolve()
+    if (
+        not job.rejects_path
+        or not path.is_file()
+        or not path.resolve().is_relative_to(Path(settings.IMPORT_DIR).resolve())
     ):
         raise Http404(_("This import has no rejected rows to download."))
     name = f"{Path(job.original_name).stem}-rejects.csv"
-    return FileResponse(path.open("rb"), as_attachment=True, filename=name,
-                        content_type="text/csv; charset=utf-8")
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=name, content_type="text/csv; charset=utf-8"
+    )

@@ -1,0 +1,164 @@
+"""The role matrix: every endpoint called by every role, and by no one, with the exact status.
+
+The expected statuses are written out here rather than read from ``roles.py``, so that a change
+to the permission table that nobody meant shows up as a failing test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from rapport.crm.models import Event, EventType, ImportJob, ImportKind, ImportStatus
+from tests.api.conftest import ApiClient, client_for
+from tests.factories import make_contact, make_order, make_product
+
+ROLES = ["owner", "admin", "marketer", "support", "viewer", None]  # None: anonymous
+
+# endpoint                 owner admin marketer support viewer anonymous
+MATRIX: dict[str, tuple[int, int, int, int, int, int]] = {
+    "contacts.list":        (200, 200, 200, 200, 200, 401),
+    "contacts.get":         (200, 200, 200, 200, 200, 401),
+    "contacts.create":      (201, 201, 201, 201, 403, 401),
+    "contacts.update":      (200, 200, 200, 200, 403, 401),
+    "contacts.delete":      (204, 204, 403, 403, 403, 401),
+    "products.list":        (200, 200, 200, 200, 200, 401),
+    "products.get":         (200, 200, 200, 200, 200, 401),
+    "products.create":      (201, 201, 201, 403, 403, 401),
+    "products.update":      (200, 200, 200, 403, 403, 401),
+    "products.delete":      (204, 204, 204, 403, 403, 401),
+    "orders.list":          (200, 200, 200, 200, 200, 401),
+    "orders.get":           (200, 200, 200, 200, 200, 401),
+    "orders.create":        (201, 201, 201, 403, 403, 401),
+    "orders.delete":        (204, 204, 204, 403, 403, 401),
+    "events.list":          (200, 200, 200, 200, 200, 401),
+    "events.get":           (200, 200, 200, 200, 200, 401),
+    "events.create":        (201, 201, 201, 201, 403, 401),
+    "imports.create":       (202, 202, 202, 403, 403, 401),
+    "imports.get":          (200, 200, 200, 403, 403, 401),
+    "imports.rejects":      (200, 200, 200, 403, 403, 401),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class World:
+    """One of everything, for the endpoints to act on."""
+
+    contact: int
+    product: int
+    order: int
+    event: int
+    job: int
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str  # with {contact}, {product}, … from the World
+    body: Callable[[], dict[str, Any]] | None = None
+    multipart: bool = False
+
+
+ENDPOINTS: dict[str, Endpoint] = {
+    "contacts.list": Endpoint("GET", "/api/v1/contacts"),
+    "contacts.get": Endpoint("GET", "/api/v1/contacts/{contact}"),
+    "contacts.create": Endpoint("POST", "/api/v1/contacts", lambda: {"email": "new@example.org"}),
+    "contacts.update": Endpoint("PATCH", "/api/v1/contacts/{contact}", lambda: {"city": "Xi'an"}),
+    "contacts.delete": Endpoint("DELETE", "/api/v1/contacts/{contact}"),
+    "products.list": Endpoint("GET", "/api/v1/products"),
+    "products.get": Endpoint("GET", "/api/v1/products/{product}"),
+    "products.create": Endpoint(
+        "POST", "/api/v1/products", lambda: {"sku": "NEW-1", "name": "New lens"}
+    ),
+    "products.update": Endpoint("PATCH", "/api/v1/products/{product}", lambda: {"price": "5"}),
+    "products.delete": Endpoint("DELETE", "/api/v1/products/{product}"),
+    "orders.list": Endpoint("GET", "/api/v1/orders"),
+    "orders.get": Endpoint("GET", "/api/v1/orders/{order}"),
+    "orders.create": Endpoint(
+        "POST",
+        "/api/v1/orders",
+        lambda: {
+            "external_id": "NEW-ORDER",
+            "email": "buyer@example.org",
+            "placed_at": "2026-01-02T03:04:05Z",
+            "lines": [{"sku": "X", "unit_price": "1"}],
+        },
+    ),
+    "orders.delete": Endpoint("DELETE", "/api/v1/orders/{order}"),
+    "events.list": Endpoint("GET", "/api/v1/events"),
+    "events.get": Endpoint("GET", "/api/v1/events/{event}"),
+    "events.create": Endpoint(
+        "POST", "/api/v1/events", lambda: {"email": "known@example.org", "name": "demo_booked"}
+    ),
+    "imports.create": Endpoint(
+        "POST",
+        "/api/v1/imports",
+        lambda: {
+            "kind": "contacts",
+            "file": SimpleUploadedFile("c.csv", b"email\na@example.org\n", "text/csv"),
+        },
+        multipart=True,
+    ),
+    "imports.get": Endpoint("GET", "/api/v1/imports/{job}"),
+    "imports.rejects": Endpoint("GET", "/api/v1/imports/{job}/rejects"),
+}
+
+
+def _world(tmp_path: Path) -> World:
+    contact = make_contact(email="known@example.org")
+    product = make_product()
+    order = make_order(contact, [product])
+    event = Event.objects.create(contact=contact, type=EventType.OPENED, occurred_at=timezone.now())
+    rejects = tmp_path / "rejects.csv"
+    rejects.write_text("line,column,reason,email\n2,email,is empty,\n", encoding="utf-8")
+    job = ImportJob.objects.create(
+        kind=ImportKind.CONTACTS,
+        status=ImportStatus.DONE,
+        file_path=str(tmp_path / "in.csv"),
+        original_name="in.csv",
+        rows=2,
+        created=1,
+        rejected=1,
+        rejects_path=str(rejects),
+    )
+    return World(contact=contact.pk, product=product.pk, order=order.pk, event=event.pk, job=job.pk)
+
+
+def _call(client: ApiClient, endpoint: Endpoint, world: World) -> Any:
+    url = endpoint.path.format(**vars(world))
+    if endpoint.method == "GET":
+        return client.get(url)
+    if endpoint.method == "DELETE":
+        return client.delete(url)
+    body = endpoint.body() if endpoint.body else {}
+    if endpoint.multipart:
+        return client.post(url, body)
+    send = client.post_json if endpoint.method == "POST" else client.patch_json
+    return send(url, body)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES, ids=[r or "anonymous" for r in ROLES])
+@pytest.mark.parametrize("name", list(MATRIX))
+def test_role_matrix(name: str, role: str | None, tmp_path: Path) -> None:
+    world = _world(tmp_path)
+    client = client_for(role)
+    expected = MATRIX[name][ROLES.index(role)]
+
+    response = _call(client, ENDPOINTS[name], world)
+
+    assert response.status_code == expected, (name, role, response.content[:300])
+    if expected == 403:
+        assert f"Your role ({role})" in response.json()["error"]
+    elif expected == 401:
+        assert response.json()["error"].startswith("Authentication required")
+
+
+def test_every_endpoint_has_a_row_and_a_request() -> None:
+    assert set(ENDPOINTS) == set(MATRIX)

@@ -1,0 +1,46 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright's sync API.
+
+Playwright's sync API runs an event loop in the test thread, and Django refuses ORM calls
+from a thread with a running loop unless told they are safe; here they are (one test thread).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from tests.web.messages import compile_catalogues
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
+    compile_catalogues()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _static_root(settings: pytest.FixtureRequest) -> None:
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # type: ignore[attr-defined]
