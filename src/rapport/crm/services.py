@@ -33,6 +33,7 @@ from rapport.crm.models import (
     Product,
 )
 from rapport.crm.names import search_key
+from rapport.crm.signals import orders_changed
 from rapport.errors import Conflict, InvalidInput, NotFound
 
 
@@ -371,6 +372,7 @@ def create_order(
         target_id=order.pk,
         detail={"external_id": external_id},
     )
+    orders_changed.send(sender=__name__, contact_ids=[contact.pk])
     return order
 
 
@@ -392,6 +394,7 @@ def delete_order(order_id: int, *, acting_user: User) -> None:
     }
     Event.objects.filter(order=order, type=EventType.ORDERED).delete()
     order.delete()
+    orders_changed.send(sender=__name__, contact_ids=[detail["contact_id"]])
     record_audit(
         acting_user, "order.delete", target_type="order", target_id=order_id, detail=detail
     )

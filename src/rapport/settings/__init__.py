@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "rapport.crm",
     "rapport.delivery",
     "rapport.automation",
+    "rapport.segments",
     "rapport.api",
     "rapport.web",
 ]

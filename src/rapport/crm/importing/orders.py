@@ -29,6 +29,7 @@ from rapport.crm.importing.columns import ORDER_HEADERS, ColumnPlan, plan_column
 from rapport.crm.importing.contacts import INSERT_FIELDS, new_contact_row
 from rapport.crm.importing.products import parse_currency
 from rapport.crm.models import Contact, ContactStatus, Event, EventType, Order, OrderLine, Product
+from rapport.crm.signals import orders_changed
 
 ORDER_FIELDS = ("contact", "placed_at", "currency", "total", "coupon_code")
 
@@ -128,6 +129,7 @@ class OrderImport:
             stored_lines.setdefault(order_id, []).append((sku, qty, price))
 
         new_orders: list[list[Any]] = []
+        previous_owners: set[int] = set()
         changed: list[list[Any]] = []
         lines_for: dict[str, list[tuple[str, int, Decimal]]] = {}
         for row in rows:
@@ -151,6 +153,7 @@ class OrderImport:
             same_lines = _line_key(stored_lines.get(record[0], [])) == _line_key(v["lines"])
             if not (same_header and same_lines):
                 changed.append([*header, record[0]])
+                previous_owners.add(record[2])
                 lines_for[row.key] = v["lines"]
 
         insert_rows(Order, ("external_id", *ORDER_FIELDS, "source", "created_at"), new_orders)
@@ -183,4 +186,8 @@ class OrderImport:
                 for o in new_orders
             ],
         )
+        touched = {contacts[r.values["email"]] for r in rows if r.key in lines_for}
+        touched |= previous_owners
+        if touched:
+            orders_changed.send(sender=__name__, contact_ids=sorted(touched))
         return BatchOutcome(created=len(new_orders), updated=len(changed))

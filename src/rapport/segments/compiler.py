@@ -1,0 +1,405 @@
+"""Compile a checked rule tree to one ORM filter on ``Contact``.
+
+Every condition becomes a ``Q``: contact columns directly, and purchases, email events and
+facts as ``pk IN (subquery)``, which both SQLite and PostgreSQL run as one scan of the
+narrow table plus a hash look-up, never a probe per contact. Numeric conditions over counts
+and sums are expressed through the set "value is at least t", so that "fewer than 2 orders"
+includes the people who never ordered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from rapport.crm.models import Company, Contact, ContactStatus, Event, Order, OrderLine
+from rapport.segments import lookups  # noqa: F401 - registers the JSON array lookups
+from rapport.segments.fields import FieldKind, Source
+from rapport.segments.models import ContactFacts, LifecycleSettings
+from rapport.segments.rules import AllOf, AnyOf, Condition, Node, Not, Window
+
+NOTHING = Q(pk__in=[])
+# Not ``Q()``: an empty Q negates to itself, so ~EVERYONE would still match everyone.
+EVERYONE = Q(pk__isnull=False)
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+class RuleCompiler:
+    """Turns a rule tree into a ``Q``; ``now`` is injectable for tests and replays."""
+
+    def __init__(self, now: dt.datetime, lifecycle: LifecycleSettings | None = None) -> None:
+        self.now = now
+        self.lifecycle = lifecycle or LifecycleSettings.current()
+
+    def compile(self, node: Node) -> Q:
+        if isinstance(node, AllOf | AnyOf):
+            parts = [self.compile(item) for item in node.items]
+            result = parts[0]
+            for part in parts[1:]:
+                result = result & part if isinstance(node, AllOf) else result | part
+            return result
+        if isinstance(node, Not):
+            return ~self.compile(node.item)
+        return self.condition(node)
+
+    def condition(self, cond: Condition) -> Q:
+        handlers: dict[Source, Callable[[Condition], Q]] = {
+            Source.CONTACT: self._contact,
+            Source.CUSTOM: self._custom,
+            Source.FACTS: self._facts,
+            Source.ORDERS: self._orders,
+            Source.BOUGHT: self._bought,
+            Source.EVENTS: self._events,
+            Source.LIFECYCLE: self._lifecycle,
+        }
+        return handlers[cond.spec.source](cond)
+
+    # -- contact columns -------------------------------------------------------------
+
+    def _contact(self, cond: Condition) -> Q:
+        column, kind, op, value = cond.spec.column, cond.spec.kind, cond.op, cond.value
+        if kind == FieldKind.LIST:
+            return self._json_list(column, op, value)
+        if kind == FieldKind.DATE:
+            if op == "within_next_days":
+                return _birthday_within(column, self.now.date(), value)
+            is_datetime = column == "created_at"
+            return self._dated(column, op, value, datetime_column=is_datetime)
+        if kind == FieldKind.BOOL:
+            if op == "eq":
+                return Q(**{column: value})
+            return EVERYONE if op == "is_set" else NOTHING
+        if column == "company__name":
+            return _company(op, value)
+        return _text(column, op, value)
+
+    @staticmethod
+    def _json_list(column: str, op: str, value: Any) -> Q:
+        if op == "contains":
+            return Q(**{f"{column}__rapport_has": value})
+        if op in ("in", "not_in"):
+            any_of = NOTHING
+            for item in value:
+                any_of |= Q(**{f"{column}__rapport_has": item})
+            return any_of if op == "in" else ~any_of
+        return Q(**{f"{column}__rapport_nonempty": op == "is_set"})
+
+    def _dated(self, column: str, op: str, value: Any, *, datetime_column: bool) -> Q:
+        """Day-granular comparisons (UTC days) on a date or datetime column."""
+
+        def at(day: dt.date) -> dt.date | dt.datetime:
+            return day_start(day) if datetime_column else day
+
+        def after_days(days: int) -> dt.date | dt.datetime:
+            moment = self.now - dt.timedelta(days=days)
+            return moment if datetime_column else moment.date()
+
+        one = dt.timedelta(days=1)
+        if op == "is_set":
+            return Q(**{f"{column}__isnull": False})
+        if op == "is_not_set":
+            return Q(**{f"{column}__isnull": True})
+        if op == "within_days":
+            return Q(**{f"{column}__gte": after_days(value)})
+        if op == "before_days":
+            return Q(**{f"{column}__lt": after_days(value)})
+        low, high = _day_bounds(op, value)
+        result = EVERYONE
+        if low is not None:
+            result &= Q(**{f"{column}__gte": at(low)})
+        if high is not None:
+            result &= Q(**{f"{column}__lt": at(high + one)})
+        return result
+
+    def _custom(self, cond: Condition) -> Q:
+        """``custom.<key>``: a contact without the key matches only negative conditions."""
+        key = cond.spec.column
+        column = f"custom__{key}"
+        has_value = Q(custom__has_key=key) & ~Q(**{column: None})
+        op, value, kind = cond.op, cond.value, cond.spec.kind
+        if op in ("is_set", "is_not_set"):
+            return has_value if op == "is_set" else ~has_value
+        negative = op in ("neq", "not_in")
+        positive_op = {"neq": "eq", "not_in": "in"}.get(op, op)
+        if kind == FieldKind.DATE and op in ("within_days", "before_days"):
+            limit = (self.now - dt.timedelta(days=value)).date().isoformat()
+            positive_op, value = ("gte" if op == "within_days" else "lt"), limit
+        elif kind == FieldKind.DATE:  # stored as ISO text, which sorts like the dates
+            value = (
+                tuple(v.isoformat() for v in value)
+                if isinstance(value, tuple)
+                else value.isoformat()
+            )
+        if kind in (FieldKind.NUMBER, FieldKind.DATE, FieldKind.BOOL):
+            matched = _compare(column, positive_op, value)
+        else:
+            matched = _text(column, positive_op, value)
+        matched &= has_value
+        return ~matched if negative else matched
+
+    # -- purchases, facts, events ------------------------------------------------------
+
+    def _facts(self, cond: Condition) -> Q:
+        column, op, value = cond.spec.column, cond.op, cond.value
+        if op == "is_set":
+            return Q(pk__in=ContactFacts.objects.values("contact_id"))
+        if op == "is_not_set":
+            return ~Q(pk__in=ContactFacts.objects.values("contact_id"))
+        if cond.spec.kind == FieldKind.DATE:
+            condition = self._dated(column, op, value, datetime_column=True)
+        elif op == "neq":
+            condition = ~Q(**{column: value})
+        else:
+            condition = _compare(column, op, value)
+        return Q(pk__in=ContactFacts.objects.filter(condition).values("contact_id"))
+
+    def _window(self, window: Window | None, column: str) -> Q:
+        if window is None:
+            return EVERYONE
+        if window.within_days is not None:
+            return Q(**{f"{column}__gte": self.now - dt.timedelta(days=window.within_days)})
+        result = EVERYONE
+        if window.since:
+            result &= Q(**{f"{column}__gte": day_start(window.since)})
+        if window.until:
+            result &= Q(**{f"{column}__lt": day_start(window.until + dt.timedelta(days=1))})
+        return result
+
+    def _orders(self, cond: Condition) -> Q:
+        is_count = cond.spec.column == "count"
+
+        def at_least(threshold: Any, strict: bool = False) -> Q:
+            if threshold <= 0 and not (strict and threshold == 0):
+                return EVERYONE  # everyone has at least 0 orders and spent at least 0
+            lookup = "gt" if strict else "gte"
+            if cond.window is None:
+                column = "order_count" if is_count else "total_spent"
+                facts = ContactFacts.objects.filter(**{f"{column}__{lookup}": threshold})
+                return Q(pk__in=facts.values("contact_id"))
+            measure = Count("id") if is_count else Sum("total")
+            grouped = (
+                Order.objects.filter(self._window(cond.window, "placed_at"))
+                .values("contact_id")
+                .annotate(measure=measure)
+                .filter(**{f"measure__{lookup}": threshold})
+                .values("contact_id")
+            )
+            return Q(pk__in=grouped)
+
+        return _threshold_sets(cond.op, cond.value, at_least, integer=is_count)
+
+    def _bought(self, cond: Condition) -> Q:
+        lines = OrderLine.objects.filter(self._window(cond.window, "order__placed_at"))
+        column, op, value = cond.spec.column, cond.op, cond.value
+        if op == "contains":
+            lines = lines.filter(**{column: value})
+        elif op in ("in", "not_in"):
+            lines = lines.filter(**{f"{column}__in": value})
+        bought = Q(pk__in=lines.values("order__contact_id"))
+        return ~bought if op in ("not_in", "is_not_set") else bought
+
+    def _events(self, cond: Condition) -> Q:
+        events = Event.objects.filter(type=cond.spec.event_type)
+        op, value = cond.op, cond.value
+
+        def since(moment: dt.datetime) -> Q:
+            return Q(pk__in=events.filter(occurred_at__gte=moment).values("contact_id"))
+
+        ever = Q(pk__in=events.values("contact_id"))
+        if op in ("is_set", "is_not_set") and cond.spec.kind == FieldKind.DATE:
+            return ever if op == "is_set" else ~ever
+        if op == "within_days":
+            return since(self.now - dt.timedelta(days=value))
+        if op == "before_days":
+            return ever & ~since(self.now - dt.timedelta(days=value))
+        if cond.spec.kind == FieldKind.DATE:  # email.last_open_at: the latest event's day
+            one = dt.timedelta(days=1)
+            low, high = _day_bounds(op, value)
+            result = ever
+            if low is not None:
+                result &= since(day_start(low))
+            if high is not None:
+                result &= ~since(day_start(high + one))
+            return result
+        windowed = events.filter(self._window(cond.window, "occurred_at"))
+
+        def at_least(threshold: Any, strict: bool = False) -> Q:
+            needed = math.floor(threshold) + 1 if strict else math.ceil(threshold)
+            if needed <= 0:
+                return EVERYONE
+            if needed == 1:
+                return Q(pk__in=windowed.values("contact_id"))
+            grouped = (
+                windowed.values("contact_id")
+                .annotate(n=Count("id"))
+                .filter(n__gte=needed)
+                .values("contact_id")
+            )
+            return Q(pk__in=grouped)
+
+        return _threshold_sets(op, value, at_least, integer=True)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def stage(self, name: str) -> Q:
+        settings = self.lifecycle
+        new_since = self.now - dt.timedelta(days=settings.new_days)
+        facts = ContactFacts.objects
+        lapsed = facts.filter(lapses_at__lt=self.now)
+        active = facts.filter(lapses_at__gte=self.now)
+        if name == "potential":
+            return Q(status=ContactStatus.SUBSCRIBED) & ~Q(pk__in=facts.values("contact_id"))
+        if name == "lapsed":
+            chosen = lapsed
+        elif name == "new":
+            chosen = active.filter(first_order_at__gte=new_since)
+        elif name == "returning":
+            chosen = active.filter(first_order_at__lt=new_since, order_count__gte=2)
+        else:  # one_time
+            chosen = active.filter(first_order_at__lt=new_since, order_count=1)
+        return Q(pk__in=chosen.values("contact_id"))
+
+    def _lifecycle(self, cond: Condition) -> Q:
+        op, value = cond.op, cond.value
+        names = (
+            (value,)
+            if op in ("eq", "neq")
+            else value
+            if op in ("in", "not_in")
+            else tuple(cond.spec.choices)
+        )
+        result = NOTHING
+        for name in names:
+            result |= self.stage(name)
+        return ~result if op in ("neq", "not_in", "is_not_set") else result
+
+
+def _text(column: str, op: str, value: Any) -> Q:
+    if op == "eq":
+        return Q(**{column: value})
+    if op == "neq":
+        return ~Q(**{column: value})
+    if op == "in":
+        return Q(**{f"{column}__in": value})
+    if op == "not_in":
+        return ~Q(**{f"{column}__in": value})
+    if op == "contains":
+        return Q(**{f"{column}__icontains": value})
+    if op == "starts_with":
+        return Q(**{f"{column}__istartswith": value})
+    return ~Q(**{column: ""}) if op == "is_set" else Q(**{column: ""})
+
+
+def _company(op: str, value: Any) -> Q:
+    """Company names through a subquery: no join, so OR and NOT keep contacts without one."""
+    if op in ("is_set", "is_not_set"):
+        return Q(company__isnull=op == "is_not_set")
+    positive = {"neq": "eq", "not_in": "in"}.get(op, op)
+    named = Company.objects.filter(_text("name", positive, value)).values("pk")
+    matched = Q(company_id__in=named)
+    return ~matched if op in ("neq", "not_in") else matched
+
+
+def _compare(column: str, op: str, value: Any) -> Q:
+    if op == "between":
+        return Q(**{f"{column}__gte": value[0], f"{column}__lte": value[1]})
+    if op == "neq":
+        return ~Q(**{column: value})
+    lookup = {"eq": "exact", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}[op]
+    return Q(**{f"{column}__{lookup}": value})
+
+
+def _threshold_sets(op: str, value: Any, at_least: Callable[..., Q], *, integer: bool) -> Q:
+    """Numeric conditions from the monotone sets "value >= t" and "value > t"."""
+    if integer and op in ("eq", "neq") and value != int(value):
+        return NOTHING if op == "eq" else EVERYONE
+    if op == "is_set":
+        return at_least(1) if integer else at_least(0, strict=True)
+    if op == "is_not_set":
+        return ~(at_least(1) if integer else at_least(0, strict=True))
+    exact = Decimal(str(value)) if not integer and not isinstance(value, tuple) else value
+    if op == "gte":
+        return at_least(exact)
+    if op == "gt":
+        return at_least(exact, strict=True)
+    if op == "lt":
+        return ~at_least(exact)
+    if op == "lte":
+        return ~at_least(exact, strict=True)
+    if op == "eq":
+        return at_least(exact) & ~at_least(exact, strict=True)
+    if op == "neq":
+        return ~(at_least(exact) & ~at_least(exact, strict=True))
+    low, high = value
+    if not integer:
+        low, high = Decimal(str(low)), Decimal(str(high))
+    return at_least(low) & ~at_least(high, strict=True)
+
+
+def _day_bounds(op: str, value: Any) -> tuple[dt.date | None, dt.date | None]:
+    """The first and last day (inclusive; None is open) a day comparison admits."""
+    if op == "between":
+        return value[0], value[1]
+    one = dt.timedelta(days=1)
+    return {
+        "eq": (value, value),
+        "gt": (value + one, None),
+        "gte": (value, None),
+        "lt": (None, value - one),
+        "lte": (None, value),
+    }[op]
+
+
+def _birthday_within(column: str, today: dt.date, days: int) -> Q:
+    """Birthdays (any year) from today to ``days`` ahead; 29 February counts on 28 February
+    in years without one."""
+    if days >= 365:
+        return Q(**{f"{column}__isnull": False})
+    result = NOTHING
+    day = today
+    covered: set[tuple[int, int]] = set()
+    for _ in range(days + 1):
+        covered.add((day.month, day.day))
+        if day.month == 2 and day.day == 28 and not _is_leap(day.year):
+            covered.add((2, 29))
+        day += dt.timedelta(days=1)
+    by_month: dict[int, list[int]] = {}
+    for month, day_of_month in covered:
+        by_month.setdefault(month, []).append(day_of_month)
+    for month, days_of_month in sorted(by_month.items()):
+        # A window of nearly a year covers a month in two runs (before and after today).
+        for low, high in _runs(sorted(days_of_month)):
+            result |= Q(
+                **{
+                    f"{column}__month": month,
+                    f"{column}__day__gte": low,
+                    f"{column}__day__lte": high,
+                }
+            )
+    return result
+
+
+def _runs(days: list[int]) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    for day in days:
+        if runs and day == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def contacts_for(node: Node, *, now: dt.datetime) -> QuerySet[Contact]:
+    return Contact.objects.filter(RuleCompiler(now).compile(node))

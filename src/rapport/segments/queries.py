@@ -1,0 +1,73 @@
+"""Reads: how many contacts a rule or segment matches, a sample, overlaps."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from rapport.crm.models import Contact
+from rapport.segments.compiler import RuleCompiler
+from rapport.segments.models import Segment, SegmentKind
+from rapport.segments.rules import parse_rules
+
+
+@dataclass(frozen=True)
+class Count:
+    count: int
+    ms: float
+
+
+def rule_queryset(rules: Any, *, now: dt.datetime | None = None) -> QuerySet[Contact]:
+    """Contacts matching a rule tree given as JSON (checked first)."""
+    node = parse_rules(rules)
+    return Contact.objects.filter(RuleCompiler(now or timezone.now()).compile(node))
+
+
+def segment_queryset(segment: Segment, *, now: dt.datetime | None = None) -> QuerySet[Contact]:
+    if segment.kind == SegmentKind.STATIC:
+        return Contact.objects.filter(list_memberships__segment=segment)
+    return rule_queryset(segment.rules, now=now)
+
+
+def count_rules(rules: Any, *, now: dt.datetime | None = None) -> Count:
+    started = time.perf_counter()
+    count = rule_queryset(rules, now=now).count()
+    return Count(count=count, ms=round((time.perf_counter() - started) * 1000, 1))
+
+
+def sample(queryset: QuerySet[Contact], *, limit: int = 10) -> list[Contact]:
+    return list(queryset.order_by("-pk")[:limit])
+
+
+@dataclass(frozen=True)
+class Overlap:
+    segment_id: int
+    name: str
+    size: int
+    shared: int
+
+    @property
+    def share_of_other(self) -> float:
+        return self.shared / self.size if self.size else 0.0
+
+
+def overlaps(
+    queryset: QuerySet[Contact], *, exclude_id: int | None = None, now: dt.datetime | None = None
+) -> list[Overlap]:
+    """How many contacts the given set shares with each saved segment."""
+    found = []
+    ids = queryset.values("pk")
+    others = Segment.objects.order_by("name")
+    if exclude_id is not None:
+        others = others.exclude(pk=exclude_id)
+    for segment in others:
+        other = segment_queryset(segment, now=now)
+        found.append(
+            Overlap(segment.pk, segment.name, other.count(), other.filter(pk__in=ids).count())
+        )
+    return found

@@ -1,0 +1,208 @@
+"""Writes for segments: saved rule segments, static lists and their members, built-ins."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from rapport.accounts.access import require
+from rapport.accounts.models import User
+from rapport.accounts.roles import Perm
+from rapport.accounts.services import record_audit
+from rapport.crm.models import Contact
+from rapport.errors import Conflict, InvalidInput, NotFound
+from rapport.segments.models import Segment, SegmentKind, SegmentMember
+from rapport.segments.rules import parse_rules
+
+BUILTIN_SEGMENTS: list[tuple[str, str, dict[str, Any]]] = [
+    (
+        "Potential customers",
+        "Subscribed, never bought.",
+        {"field": "lifecycle", "op": "eq", "value": "potential"},
+    ),
+    (
+        "New customers",
+        "First order within the last 30 days.",
+        {"field": "lifecycle", "op": "eq", "value": "new"},
+    ),
+    (
+        "One-time buyers",
+        "Bought once, more than 30 days ago, not yet lapsed.",
+        {"field": "lifecycle", "op": "eq", "value": "one_time"},
+    ),
+    (
+        "Returning customers",
+        "Two or more orders, still buying.",
+        {"field": "lifecycle", "op": "eq", "value": "returning"},
+    ),
+    (
+        "Lapsed customers",
+        "No order for longer than their usual interval (or 113 days).",
+        {"field": "lifecycle", "op": "eq", "value": "lapsed"},
+    ),
+    (
+        "VIP",
+        "Top RFM: recent, frequent and big spenders (scores 4-5 on all three).",
+        {
+            "all": [
+                {"field": "rfm.r", "op": "gte", "value": 4},
+                {"field": "rfm.f", "op": "gte", "value": 4},
+                {"field": "rfm.m", "op": "gte", "value": 4},
+            ]
+        },
+    ),
+]
+
+
+def ensure_builtin_segments() -> int:
+    """Create the lifecycle and VIP segments when missing; returns how many were created."""
+    created = 0
+    for name, description, rules in BUILTIN_SEGMENTS:
+        _, was_created = Segment.objects.get_or_create(
+            name=name, defaults={"description": description, "rules": rules, "builtin": True}
+        )
+        created += was_created
+    return created
+
+
+def get_segment_for(user: User | None, segment_ref: int | str) -> Segment:
+    """A segment by id or by name; ``user`` None is the trusted CLI."""
+    if user is not None:
+        require(user, Perm.VIEW_CONTACTS)
+    query = (
+        Segment.objects.filter(pk=int(segment_ref))
+        if isinstance(segment_ref, int) or str(segment_ref).isdigit()
+        else Segment.objects.filter(name=segment_ref)
+    )
+    segment = query.first()
+    if segment is None:
+        raise NotFound(f"No segment {segment_ref!r}.")
+    return segment
+
+
+@transaction.atomic
+def save_segment(
+    *,
+    name: str,
+    kind: str = SegmentKind.RULES,
+    rules: Any = None,
+    description: str = "",
+    segment_id: int | None = None,
+    acting_user: User | None,
+) -> Segment:
+    """Create or update a segment; rules are checked, names are unique."""
+    if acting_user is not None:
+        require(acting_user, Perm.EDIT_CONTACTS)
+    name = name.strip()
+    if not name or len(name) > 120:
+        raise InvalidInput("A segment needs a name of 1 to 120 characters.", field="name")
+    if kind not in SegmentKind.values:
+        raise InvalidInput(f"kind must be one of {', '.join(SegmentKind.values)}.", field="kind")
+    if kind == SegmentKind.RULES:
+        parse_rules(rules)
+    segment = Segment() if segment_id is None else get_segment_for(acting_user, segment_id)
+    if segment.builtin and rules is not None and rules != segment.rules:
+        raise Conflict(f"{segment.name} is built in; copy it to change its rules.")
+    segment.name, segment.kind, segment.description = name, kind, description
+    segment.rules = rules if kind == SegmentKind.RULES else {}
+    if segment_id is None:
+        segment.created_by = acting_user
+    try:
+        with transaction.atomic():
+            segment.save()
+    except IntegrityError:
+        raise Conflict(f"A segment named {name!r} exists already.") from None
+    record_audit(
+        acting_user,
+        "segment.save",
+        target_type="segment",
+        target_id=segment.pk,
+        detail={"name": name, "kind": kind},
+    )
+    return segment
+
+
+@transaction.atomic
+def delete_segment(segment_id: int, *, acting_user: User | None) -> None:
+    segment = get_segment_for(acting_user, segment_id)
+    if acting_user is not None:
+        require(acting_user, Perm.EDIT_CONTACTS)
+    if segment.builtin:
+        raise Conflict(f"{segment.name} is built in and cannot be deleted.")
+    segment.delete()
+    record_audit(
+        acting_user,
+        "segment.delete",
+        target_type="segment",
+        target_id=segment_id,
+        detail={"name": segment.name},
+    )
+
+
+def _static(segment: Segment) -> Segment:
+    if segment.kind != SegmentKind.STATIC:
+        raise InvalidInput(f"{segment.name} is defined by rules; members are added to lists.")
+    return segment
+
+
+@transaction.atomic
+def add_members(
+    segment_id: int,
+    *,
+    emails: Iterable[str] = (),
+    contact_ids: Iterable[int] = (),
+    source: str = "",
+    acting_user: User | None,
+) -> int:
+    """Add contacts to a static list by email or id; returns how many were new members."""
+    segment = _static(get_segment_for(acting_user, segment_id))
+    if acting_user is not None:
+        require(acting_user, Perm.EDIT_CONTACTS)
+    wanted = set(contact_ids)
+    emails = [e.strip().lower() for e in emails]
+    if emails:
+        found = dict(Contact.objects.filter(email__in=emails).values_list("email", "pk"))
+        missing = sorted(set(emails) - found.keys())
+        if missing:
+            raise NotFound(
+                f"No contact with the email {missing[0]}"
+                + (f" (and {len(missing) - 1} more)." if len(missing) > 1 else ".")
+            )
+        wanted |= set(found.values())
+    existing_ids = set(Contact.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    if wanted - existing_ids:
+        raise NotFound(f"No contact with id {min(wanted - existing_ids)}.")
+    already = set(
+        segment.members.filter(contact_id__in=wanted).values_list("contact_id", flat=True)
+    )
+    new = sorted(wanted - already)
+    SegmentMember.objects.bulk_create(
+        [SegmentMember(segment=segment, contact_id=cid, source=source) for cid in new],
+        ignore_conflicts=True,
+    )
+    record_audit(
+        acting_user,
+        "segment.members.add",
+        target_type="segment",
+        target_id=segment.pk,
+        detail={"added": len(new)},
+    )
+    return len(new)
+
+
+@transaction.atomic
+def remove_members(segment_id: int, *, contact_ids: Iterable[int], acting_user: User | None) -> int:
+    segment = _static(get_segment_for(acting_user, segment_id))
+    if acting_user is not None:
+        require(acting_user, Perm.EDIT_CONTACTS)
+    removed, _ = segment.members.filter(contact_id__in=list(contact_ids)).delete()
+    record_audit(
+        acting_user,
+        "segment.members.remove",
+        target_type="segment",
+        target_id=segment.pk,
+        detail={"removed": removed},
+    )
+    return removed
