@@ -132,7 +132,7 @@ def _maybe_windowed(base: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrateg
 
 CONDITIONS = st.one_of(
     text_conditions("email", ["p1@example.com", "p2@example.com", "P3@EXAMPLE.COM"]),
-    text_conditions("city", dataset.CITIES + ["shang", "上"]),
+    text_conditions("city", [*dataset.CITIES, "shang", "上"]),
     text_conditions("country", ["CN", "gb", "FR"]),
     text_conditions("company", ["Acme", "acm"]),
     text_conditions("given_name", ["Wei", "伟", "an"]),
