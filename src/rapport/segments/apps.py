@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class SegmentsConfig(AppConfig):
@@ -14,3 +15,10 @@ class SegmentsConfig(AppConfig):
             refresh_facts(contact_ids)
 
         orders_changed.connect(on_orders_changed, weak=False, dispatch_uid="segments.facts")
+
+        def on_migrated(sender: AppConfig, **_: object) -> None:
+            from rapport.segments.services import ensure_builtin_segments  # noqa: PLC0415
+
+            ensure_builtin_segments()
+
+        post_migrate.connect(on_migrated, sender=self, weak=False, dispatch_uid="segments.builtin")

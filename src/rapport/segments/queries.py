@@ -71,3 +71,35 @@ def overlaps(
             Overlap(segment.pk, segment.name, other.count(), other.filter(pk__in=ids).count())
         )
     return found
+
+
+# Below this many contacts a segment is rarely worth a campaign of its own.
+SMALL_SEGMENT = 50
+# Two segments sharing this much of both of their members are, for sending, the same.
+DUPLICATE_SHARE = 0.9
+
+
+@dataclass(frozen=True)
+class Advice:
+    code: str  # "empty", "small", "duplicate"
+    segment_name: str = ""
+    count: int = 0
+
+
+def advise(count: int, found_overlaps: list[Overlap]) -> list[Advice]:
+    """Gentle warnings: too many small, overlapping segments make the work harder."""
+    advice = []
+    if count == 0:
+        advice.append(Advice("empty"))
+    elif count < SMALL_SEGMENT:
+        advice.append(Advice("small", count=count))
+    for other in found_overlaps:
+        if (
+            count
+            and other.size
+            and (
+                other.shared / count >= DUPLICATE_SHARE and other.share_of_other >= DUPLICATE_SHARE
+            )
+        ):
+            advice.append(Advice("duplicate", segment_name=other.name, count=other.shared))
+    return advice

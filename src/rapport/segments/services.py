@@ -13,51 +13,14 @@ from rapport.accounts.roles import Perm
 from rapport.accounts.services import record_audit
 from rapport.crm.models import Contact
 from rapport.errors import Conflict, InvalidInput, NotFound
+from rapport.segments.builtin import BUILTIN_SEGMENTS
 from rapport.segments.models import Segment, SegmentKind, SegmentMember
 from rapport.segments.rules import parse_rules
 
-BUILTIN_SEGMENTS: list[tuple[str, str, dict[str, Any]]] = [
-    (
-        "Potential customers",
-        "Subscribed, never bought.",
-        {"field": "lifecycle", "op": "eq", "value": "potential"},
-    ),
-    (
-        "New customers",
-        "First order within the last 30 days.",
-        {"field": "lifecycle", "op": "eq", "value": "new"},
-    ),
-    (
-        "One-time buyers",
-        "Bought once, more than 30 days ago, not yet lapsed.",
-        {"field": "lifecycle", "op": "eq", "value": "one_time"},
-    ),
-    (
-        "Returning customers",
-        "Two or more orders, still buying.",
-        {"field": "lifecycle", "op": "eq", "value": "returning"},
-    ),
-    (
-        "Lapsed customers",
-        "No order for longer than their usual interval (or 113 days).",
-        {"field": "lifecycle", "op": "eq", "value": "lapsed"},
-    ),
-    (
-        "VIP",
-        "Top RFM: recent, frequent and big spenders (scores 4-5 on all three).",
-        {
-            "all": [
-                {"field": "rfm.r", "op": "gte", "value": 4},
-                {"field": "rfm.f", "op": "gte", "value": 4},
-                {"field": "rfm.m", "op": "gte", "value": 4},
-            ]
-        },
-    ),
-]
-
 
 def ensure_builtin_segments() -> int:
-    """Create the lifecycle and VIP segments when missing; returns how many were created."""
+    """Create the lifecycle and VIP segments when missing; runs after every ``migrate``, so
+    a new install has them. Returns how many were created."""
     created = 0
     for name, description, rules in BUILTIN_SEGMENTS:
         _, was_created = Segment.objects.get_or_create(
