@@ -47,7 +47,14 @@ def prune_import_files(now: dt.datetime) -> None:
             path.unlink(missing_ok=True)
 
 
+def rescore_rfm(now: dt.datetime) -> None:
+    from rapport.segments.services import rescore_rfm as rescore  # noqa: PLC0415
+
+    rescore(now)
+
+
 JOBS = [
+    PeriodicJob("rescore RFM", dt.timedelta(hours=24), rescore_rfm),
     PeriodicJob("prune finished tasks", dt.timedelta(hours=1), prune_finished_tasks),
     PeriodicJob("prune import files", dt.timedelta(hours=6), prune_import_files),
 ]

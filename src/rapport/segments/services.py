@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,6 +14,7 @@ from rapport.accounts.roles import Perm
 from rapport.accounts.services import record_audit
 from rapport.crm.models import Contact
 from rapport.errors import Conflict, InvalidInput, NotFound
+from rapport.segments import facts
 from rapport.segments.builtin import BUILTIN_SEGMENTS
 from rapport.segments.models import Segment, SegmentKind, SegmentMember
 from rapport.segments.rules import parse_rules
@@ -28,6 +30,11 @@ def ensure_builtin_segments() -> int:
         )
         created += was_created
     return created
+
+
+def rescore_rfm(now: dt.datetime) -> None:
+    """Recompute RFM cut points and scores (the scheduler runs this daily)."""
+    facts.rescore(now)
 
 
 def get_segment_for(user: User | None, segment_ref: int | str) -> Segment:
