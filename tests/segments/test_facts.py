@@ -63,7 +63,8 @@ def test_incremental_facts_equal_a_full_recomputation_after_random_order_streams
         elif action < 0.9:
             rows = "".join(
                 f"imp-{step}-{n},{rng.choice(emails)},"
-                f"{(T0 + dt.timedelta(days=rng.randrange(400))).isoformat()},SKU,1,{rng.randint(5, 500)}\n"
+                f"{(T0 + dt.timedelta(days=rng.randrange(400))).isoformat()},"
+                f"SKU,1,{rng.randint(5, 500)}\n"
                 for n in range(rng.randint(1, 6))
             )
             path = tmp_path / f"orders-{step}.csv"
