@@ -18,6 +18,8 @@ EXPECTED_PATHS = {
     "/api/v1/orders", "/api/v1/orders/{order_id}",
     "/api/v1/events", "/api/v1/events/{event_id}",
     "/api/v1/imports", "/api/v1/imports/{job_id}", "/api/v1/imports/{job_id}/rejects",
+    "/api/v1/segments", "/api/v1/segments/{segment_id}", "/api/v1/segments/count",
+    "/api/v1/segments/{segment_id}/members",
 }  # fmt: skip
 
 

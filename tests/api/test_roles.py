@@ -16,6 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from rapport.crm.models import Event, EventType, ImportJob, ImportKind, ImportStatus
+from rapport.segments.models import Segment, SegmentKind, SegmentMember
 from tests.api.conftest import ApiClient, client_for
 from tests.factories import make_contact, make_order, make_product
 
@@ -43,6 +44,15 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int]] = {
     "imports.create":       (202, 202, 202, 403, 403, 401),
     "imports.get":          (200, 200, 200, 403, 403, 401),
     "imports.rejects":      (200, 200, 200, 403, 403, 401),
+    "segments.list":        (200, 200, 200, 200, 200, 401),
+    "segments.get":         (200, 200, 200, 200, 200, 401),
+    "segments.create":      (201, 201, 201, 201, 403, 401),
+    "segments.update":      (200, 200, 200, 200, 403, 401),
+    "segments.delete":      (204, 204, 204, 204, 403, 401),
+    "segments.count":       (200, 200, 200, 200, 200, 401),
+    "segments.members":     (200, 200, 200, 200, 200, 401),
+    "segments.add_members": (200, 200, 200, 200, 403, 401),
+    "segments.del_members": (200, 200, 200, 200, 403, 401),
 }  # fmt: skip
 
 
@@ -55,6 +65,7 @@ class World:
     order: int
     event: int
     job: int
+    segment: int  # a static list with the contact in it
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,8 @@ class Endpoint:
     path: str  # with {contact}, {product}, … from the World
     body: Callable[[], dict[str, Any]] | None = None
     multipart: bool = False
+    # A body that names rows of the World, e.g. the contact's id.
+    world_body: Callable[[World], dict[str, Any]] | None = None
 
 
 ENDPOINTS: dict[str, Endpoint] = {
@@ -107,6 +120,31 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "imports.get": Endpoint("GET", "/api/v1/imports/{job}"),
     "imports.rejects": Endpoint("GET", "/api/v1/imports/{job}/rejects"),
+    "segments.list": Endpoint("GET", "/api/v1/segments"),
+    "segments.get": Endpoint("GET", "/api/v1/segments/{segment}"),
+    "segments.create": Endpoint(
+        "POST",
+        "/api/v1/segments",
+        lambda: {"name": "New", "rules": {"field": "country", "op": "eq", "value": "CN"}},
+    ),
+    "segments.update": Endpoint(
+        "PATCH", "/api/v1/segments/{segment}", lambda: {"description": "Regulars"}
+    ),
+    "segments.delete": Endpoint("DELETE", "/api/v1/segments/{segment}"),
+    "segments.count": Endpoint(
+        "POST",
+        "/api/v1/segments/count",
+        lambda: {"rules": {"field": "orders.count", "op": "gte", "value": 1}},
+    ),
+    "segments.members": Endpoint("GET", "/api/v1/segments/{segment}/members"),
+    "segments.add_members": Endpoint(
+        "POST", "/api/v1/segments/{segment}/members", lambda: {"emails": ["known@example.org"]}
+    ),
+    "segments.del_members": Endpoint(
+        "DELETE",
+        "/api/v1/segments/{segment}/members",
+        world_body=lambda world: {"contact_ids": [world.contact]},
+    ),
 }
 
 
@@ -127,16 +165,28 @@ def _world(tmp_path: Path) -> World:
         rejected=1,
         rejects_path=str(rejects),
     )
-    return World(contact=contact.pk, product=product.pk, order=order.pk, event=event.pk, job=job.pk)
+    segment = Segment.objects.create(name="Regulars", kind=SegmentKind.STATIC)
+    SegmentMember.objects.create(segment=segment, contact=contact)
+    return World(
+        contact=contact.pk,
+        product=product.pk,
+        order=order.pk,
+        event=event.pk,
+        job=job.pk,
+        segment=segment.pk,
+    )
 
 
 def _call(client: ApiClient, endpoint: Endpoint, world: World) -> Any:
     url = endpoint.path.format(**vars(world))
     if endpoint.method == "GET":
         return client.get(url)
+    body = endpoint.world_body(world) if endpoint.world_body else None
     if endpoint.method == "DELETE":
-        return client.delete(url)
-    body = endpoint.body() if endpoint.body else {}
+        if body is None:
+            return client.delete(url)
+        return client.delete(url, body, content_type="application/json")
+    body = body or (endpoint.body() if endpoint.body else {})
     if endpoint.multipart:
         return client.post(url, body)
     send = client.post_json if endpoint.method == "POST" else client.patch_json

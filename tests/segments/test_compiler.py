@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rapport.segments.queries import rule_queryset
+from rapport.segments.queries import count_rules, rule_queryset
 from tests.segments import dataset
 from tests.segments.oracle import Oracle, snapshot
 
@@ -198,6 +198,7 @@ def test_every_rule_matches_exactly_the_contacts_the_oracle_finds():
         found = set(rule_queryset(rule, now=dataset.NOW).values_list("pk", flat=True))
         expected = oracle.matching(rule)
         assert found == expected, rule
+        assert count_rules(rule, now=dataset.NOW).count == len(expected), rule
         checked.append(len(expected))
 
     check()
@@ -248,3 +249,4 @@ def test_tricky_rules(rule):
     oracle = Oracle(snapshot(), dataset.NOW)
     expected = oracle.matching(rule)
     assert set(rule_queryset(rule, now=dataset.NOW).values_list("pk", flat=True)) == expected
+    assert count_rules(rule, now=dataset.NOW).count == len(expected)

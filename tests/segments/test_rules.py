@@ -192,3 +192,28 @@ def test_cli_lists_builtins_and_exports_a_segment(tmp_path):
     exported = _cli("segment", "export", "Potential customers", str(out), tmp_path=tmp_path)
     assert exported.returncode == 0, exported.stderr
     assert "prospect@example.com" in out.read_text(encoding="utf-8-sig")
+
+
+def test_built_in_segments_keep_their_name_kind_and_rules():
+    from rapport.errors import Conflict  # noqa: PLC0415
+    from rapport.segments.models import Segment  # noqa: PLC0415
+    from rapport.segments.services import ensure_builtin_segments, save_segment  # noqa: PLC0415
+
+    ensure_builtin_segments()
+    vip = Segment.objects.get(name="VIP")
+    for change in (
+        {"name": "Big spenders", "kind": "rules", "rules": vip.rules},
+        {"name": "VIP", "kind": "static", "rules": None},
+        {"name": "VIP", "kind": "rules", "rules": {"field": "city", "op": "is_set"}},
+    ):
+        with pytest.raises(Conflict):
+            save_segment(segment_id=vip.pk, acting_user=None, **change)
+    saved = save_segment(
+        segment_id=vip.pk,
+        name="VIP",
+        kind="rules",
+        rules=vip.rules,
+        description="Our best customers",
+        acting_user=None,
+    )
+    assert saved.description == "Our best customers"

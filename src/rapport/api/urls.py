@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
-from rapport.api import contacts, events, imports, orders, products
+from rapport.api import contacts, events, imports, orders, products, segments
 from rapport.api.auth import AUTH
 from rapport.errors import InvalidInput, RapportError
 
@@ -24,6 +24,7 @@ api.add_router("/products", products.router)
 api.add_router("/orders", orders.router)
 api.add_router("/events", events.router)
 api.add_router("/imports", imports.router)
+api.add_router("/segments", segments.router)
 
 
 @api.exception_handler(RapportError)

@@ -40,15 +40,70 @@ class RuleCompiler:
         self.lifecycle = lifecycle or LifecycleSettings.current()
 
     def compile(self, node: Node) -> Q:
-        if isinstance(node, AllOf | AnyOf):
+        if isinstance(node, AllOf):
+            return self._all(node)
+        if isinstance(node, AnyOf):
             parts = [self.compile(item) for item in node.items]
             result = parts[0]
             for part in parts[1:]:
-                result = result & part if isinstance(node, AllOf) else result | part
+                result |= part
             return result
         if isinstance(node, Not):
             return ~self.compile(node.item)
         return self.condition(node)
+
+    def _all(self, node: AllOf) -> Q:
+        """AND the parts; conditions on purchase facts share one subquery of the facts table
+        (RFM 4-5 on all three scores is one scan, not three)."""
+        on_facts: list[Q] = []
+        others: list[Q] = []
+        for item in node.items:
+            facts_filter = self.buyer_filter(item) if isinstance(item, Condition) else None
+            if facts_filter is None:
+                others.append(self.compile(item))
+            else:
+                on_facts.append(facts_filter)
+        if on_facts:
+            merged = on_facts[0]
+            for part in on_facts[1:]:
+                merged &= part
+            others.insert(0, Q(pk__in=ContactFacts.objects.filter(merged).values("contact_id")))
+        result = others[0]
+        for part in others[1:]:
+            result &= part
+        return result
+
+    def buyer_filter(self, cond: Condition) -> Q | None:
+        """The condition as a filter on ContactFacts, when it means "a buyer whose facts
+        match"; None when it also admits non-buyers or needs other tables."""
+        source, op, value = cond.spec.source, cond.op, cond.value
+        if source == Source.FACTS and op != "is_not_set":
+            column = cond.spec.column
+            if op == "is_set":
+                return Q(pk__isnull=False)
+            if cond.spec.kind == FieldKind.DATE:
+                return self._dated(column, op, value, datetime_column=True)
+            return ~Q(**{column: value}) if op == "neq" else _compare(column, op, value)
+        if source == Source.ORDERS and cond.window is None:
+            column = "order_count" if cond.spec.column == "count" else "total_spent"
+            positive = (
+                (op in ("gte", "eq") and value > 0)
+                or (op == "gt" and value >= 0)
+                or (op == "between" and value[0] > 0)
+            )
+            if positive:
+                exact = value if cond.spec.column == "count" else _decimal(value)
+                return _compare(column, op, exact)
+            return None
+        if source == Source.LIFECYCLE and op in ("eq", "in"):
+            names = (value,) if op == "eq" else value
+            if "potential" in names:
+                return None
+            merged = self.stage_filter(names[0])
+            for name in names[1:]:
+                merged |= self.stage_filter(name)
+            return merged
+        return None
 
     def condition(self, cond: Condition) -> Q:
         handlers: dict[Source, Callable[[Condition], Q]] = {
@@ -148,18 +203,12 @@ class RuleCompiler:
     # -- purchases, facts, events ------------------------------------------------------
 
     def _facts(self, cond: Condition) -> Q:
-        column, op, value = cond.spec.column, cond.op, cond.value
-        if op == "is_set":
-            return Q(pk__in=ContactFacts.objects.values("contact_id"))
-        if op == "is_not_set":
-            return ~Q(pk__in=ContactFacts.objects.values("contact_id"))
-        if cond.spec.kind == FieldKind.DATE:
-            condition = self._dated(column, op, value, datetime_column=True)
-        elif op == "neq":
-            condition = ~Q(**{column: value})
-        else:
-            condition = _compare(column, op, value)
-        return Q(pk__in=ContactFacts.objects.filter(condition).values("contact_id"))
+        buyers = ContactFacts.objects.values("contact_id")
+        if cond.op == "is_not_set":
+            return ~Q(pk__in=buyers)
+        facts_filter = self.buyer_filter(cond)
+        assert facts_filter is not None  # every other op on facts is a buyer filter
+        return Q(pk__in=buyers.filter(facts_filter))
 
     def _window(self, window: Window | None, column: str) -> Q:
         if window is None:
@@ -249,23 +298,23 @@ class RuleCompiler:
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    def stage(self, name: str) -> Q:
-        settings = self.lifecycle
-        new_since = self.now - dt.timedelta(days=settings.new_days)
-        facts = ContactFacts.objects
-        lapsed = facts.filter(lapses_at__lt=self.now)
-        active = facts.filter(lapses_at__gte=self.now)
-        if name == "potential":
-            return Q(status=ContactStatus.SUBSCRIBED) & ~Q(pk__in=facts.values("contact_id"))
+    def stage_filter(self, name: str) -> Q:
+        """A buying stage (all but "potential") as a filter on ContactFacts."""
+        new_since = self.now - dt.timedelta(days=self.lifecycle.new_days)
         if name == "lapsed":
-            chosen = lapsed
-        elif name == "new":
-            chosen = active.filter(first_order_at__gte=new_since)
-        elif name == "returning":
-            chosen = active.filter(first_order_at__lt=new_since, order_count__gte=2)
-        else:  # one_time
-            chosen = active.filter(first_order_at__lt=new_since, order_count=1)
-        return Q(pk__in=chosen.values("contact_id"))
+            return Q(lapses_at__lt=self.now)
+        active = Q(lapses_at__gte=self.now)
+        if name == "new":
+            return active & Q(first_order_at__gte=new_since)
+        if name == "returning":
+            return active & Q(first_order_at__lt=new_since, order_count__gte=2)
+        return active & Q(first_order_at__lt=new_since, order_count=1)  # one_time
+
+    def stage(self, name: str) -> Q:
+        buyers = ContactFacts.objects.values("contact_id")
+        if name == "potential":
+            return Q(status=ContactStatus.SUBSCRIBED) & ~Q(pk__in=buyers)
+        return Q(pk__in=buyers.filter(self.stage_filter(name)))
 
     def _lifecycle(self, cond: Condition) -> Q:
         op, value = cond.op, cond.value
@@ -306,6 +355,22 @@ def _company(op: str, value: Any) -> Q:
     named = Company.objects.filter(_text("name", positive, value)).values("pk")
     matched = Q(company_id__in=named)
     return ~matched if op in ("neq", "not_in") else matched
+
+
+def _decimal(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return tuple(Decimal(str(v)) for v in value)
+    return Decimal(str(value))
+
+
+def count_matching(q: Q) -> int:
+    """Count contacts matching ``q``; a lone ``pk IN (subquery)`` is counted on its own table,
+    since every id there is a contact (foreign keys), and the contacts need not be scanned."""
+    if not q.negated and len(q.children) == 1 and q.connector == Q.AND:
+        child = q.children[0]
+        if isinstance(child, tuple) and child[0] == "pk__in" and isinstance(child[1], QuerySet):
+            return child[1].distinct().count()
+    return Contact.objects.filter(q).count()
 
 
 def _compare(column: str, op: str, value: Any) -> Q:
@@ -359,42 +424,28 @@ def _day_bounds(op: str, value: Any) -> tuple[dt.date | None, dt.date | None]:
 
 
 def _birthday_within(column: str, today: dt.date, days: int) -> Q:
-    """Birthdays (any year) from today to ``days`` ahead; 29 February counts on 28 February
-    in years without one."""
+    """Birthdays (any year) from today to ``days`` ahead, as ranges of the indexed
+    ``birth_month_day`` (MMDD) column; 29 February counts on 28 February in years without
+    one."""
     if days >= 365:
         return Q(**{f"{column}__isnull": False})
+    end = today + dt.timedelta(days=days)
+
+    def mmdd(day: dt.date) -> int:
+        return day.month * 100 + day.day
+
+    def upper(day: dt.date) -> int:
+        return 229 if mmdd(day) == 228 and not _is_leap(day.year) else mmdd(day)
+
+    if end.year == today.year:
+        ranges = [(mmdd(today), upper(end))]
+    else:  # across New Year
+        ranges = [(mmdd(today), 1231), (101, upper(end))]
     result = NOTHING
-    day = today
-    covered: set[tuple[int, int]] = set()
-    for _ in range(days + 1):
-        covered.add((day.month, day.day))
-        if day.month == 2 and day.day == 28 and not _is_leap(day.year):
-            covered.add((2, 29))
-        day += dt.timedelta(days=1)
-    by_month: dict[int, list[int]] = {}
-    for month, day_of_month in covered:
-        by_month.setdefault(month, []).append(day_of_month)
-    for month, days_of_month in sorted(by_month.items()):
-        # A window of nearly a year covers a month in two runs (before and after today).
-        for low, high in _runs(sorted(days_of_month)):
-            result |= Q(
-                **{
-                    f"{column}__month": month,
-                    f"{column}__day__gte": low,
-                    f"{column}__day__lte": high,
-                }
-            )
-    return result
-
-
-def _runs(days: list[int]) -> list[tuple[int, int]]:
-    runs: list[tuple[int, int]] = []
-    for day in days:
-        if runs and day == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    return runs
+    for low, high in ranges:
+        result |= Q(birth_month_day__gte=low, birth_month_day__lte=high)
+    # Stated outright: negated, "no birthday" must count as "not soon" (NOT NULL is NULL).
+    return Q(birth_month_day__isnull=False) & result
 
 
 def _is_leap(year: int) -> bool:

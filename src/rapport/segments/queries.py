@@ -10,8 +10,12 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from rapport.accounts.access import require
+from rapport.accounts.models import User
+from rapport.accounts.roles import Perm
 from rapport.crm.models import Contact
-from rapport.segments.compiler import RuleCompiler
+from rapport.crm.queries import Page, keyset_page
+from rapport.segments.compiler import RuleCompiler, count_matching
 from rapport.segments.models import Segment, SegmentKind
 from rapport.segments.rules import parse_rules
 
@@ -36,7 +40,8 @@ def segment_queryset(segment: Segment, *, now: dt.datetime | None = None) -> Que
 
 def count_rules(rules: Any, *, now: dt.datetime | None = None) -> Count:
     started = time.perf_counter()
-    count = rule_queryset(rules, now=now).count()
+    node = parse_rules(rules)
+    count = count_matching(RuleCompiler(now or timezone.now()).compile(node))
     return Count(count=count, ms=round((time.perf_counter() - started) * 1000, 1))
 
 
@@ -103,3 +108,25 @@ def advise(count: int, found_overlaps: list[Overlap]) -> list[Advice]:
         ):
             advice.append(Advice("duplicate", segment_name=other.name, count=other.shared))
     return advice
+
+
+# Access-checked reads for the API: each requires the permission to see customer data.
+
+
+def segment_page_for(user: User, *, after: int | None, limit: int) -> Page:
+    """Saved segments, newest first, as a keyset page."""
+    require(user, Perm.VIEW_CONTACTS)
+    return keyset_page(Segment.objects.all(), after=after, limit=limit)
+
+
+def count_rules_for(user: User, rules: Any) -> Count:
+    """``count_rules`` for someone who may see contacts; a bad rule raises ``RuleError``."""
+    require(user, Perm.VIEW_CONTACTS)
+    return count_rules(rules)
+
+
+def member_page(segment: Segment, *, after: int | None, limit: int) -> Page:
+    """The segment's contacts, newest first; the caller looked the segment up with an access
+    check (``services.get_segment_for``)."""
+    queryset = segment_queryset(segment).select_related("company")
+    return keyset_page(queryset, after=after, limit=limit)

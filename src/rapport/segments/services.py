@@ -73,8 +73,14 @@ def save_segment(
     if kind == SegmentKind.RULES:
         parse_rules(rules)
     segment = Segment() if segment_id is None else get_segment_for(acting_user, segment_id)
-    if segment.builtin and rules is not None and rules != segment.rules:
-        raise Conflict(f"{segment.name} is built in; copy it to change its rules.")
+    if segment.builtin and (
+        name != segment.name
+        or kind != segment.kind
+        or (rules is not None and rules != segment.rules)
+    ):
+        raise Conflict(f"{segment.name} is built in; copy it to change its name or rules.")
+    if segment.pk and segment.kind == SegmentKind.STATIC and kind != SegmentKind.STATIC:
+        segment.members.all().delete()  # a rule segment has no hand-picked members
     segment.name, segment.kind, segment.description = name, kind, description
     segment.rules = rules if kind == SegmentKind.RULES else {}
     if segment_id is None:
