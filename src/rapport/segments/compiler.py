@@ -369,7 +369,11 @@ def count_matching(q: Q) -> int:
     if not q.negated and len(q.children) == 1 and q.connector == Q.AND:
         child = q.children[0]
         if isinstance(child, tuple) and child[0] == "pk__in" and isinstance(child[1], QuerySet):
-            return child[1].distinct().count()
+            subquery = child[1]
+            # Facts have one row per contact and grouped subqueries one per group: only
+            # event and order-line subqueries can name a contact twice.
+            unique = subquery.model is ContactFacts or subquery.query.group_by is not None
+            return subquery.count() if unique else subquery.distinct().count()
     return Contact.objects.filter(q).count()
 
 
