@@ -17,6 +17,7 @@ import random
 from functools import cache
 from typing import Any, NamedTuple
 
+from rapport.crm.importing.contacts import INSERT_FIELDS
 from rapport.crm.names import search_key
 from rapport.demo import catalogue as cat
 from rapport.demo import places
@@ -33,33 +34,8 @@ from rapport.demo.newsletters import (
 SPAN_DAYS = 730  # two years of history
 LAPSED_AFTER = 120 * DAY  # a repeat buyer who stops this long before "now" counts as lapsed
 
-CONTACT_COLUMNS = (
-    "email",
-    "given_name",
-    "family_name",
-    "honorific",
-    "search_name",
-    "phone",
-    "birthday",
-    "birthday_year_known",
-    "locale",
-    "timezone",
-    "country",
-    "region",
-    "city",
-    "audience",
-    "company",
-    "interests",
-    "tags",
-    "custom",
-    "status",
-    "consent_source",
-    "consent_at",
-    "personalisation",
-    "source",
-    "created_at",
-    "updated_at",
-)
+# The same columns, in the same order, as the contacts import writes.
+CONTACT_COLUMNS = INSERT_FIELDS
 COMPANY_COLUMN = CONTACT_COLUMNS.index("company")
 # The first column of orders and events is the contact's position in its batch, and the
 # first of lines (and "order" of events) the order's position: the writer swaps in ids.
