@@ -35,8 +35,10 @@ lint: install
 	$(BIN)/mypy src/rapport
 	RAPPORT_DATA_DIR=var/lint $(BIN)/rapport makemigrations --check --dry-run
 
+# Benchmarks, not tests: each prints JSON with its figure and its ratio to a baseline.
 bench: install
 	$(BIN)/python bench/import_contacts.py $(BENCH_ARGS)
+	$(BIN)/python bench/segments.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var
