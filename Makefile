@@ -37,8 +37,8 @@ lint: install
 
 # Benchmarks, not tests: each prints JSON with its figure and its ratio to a baseline.
 bench: install
-	$(BIN)/python bench/import_contacts.py $(BENCH_ARGS)
-	$(BIN)/python bench/segments.py $(BENCH_ARGS)
+	$(BIN)/python bench/import_contacts.py $(IMPORT_BENCH_ARGS)
+	$(BIN)/python bench/segments.py $(SEGMENT_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var
