@@ -44,6 +44,9 @@ def import_command(
         Path | None, typer.Option("--map", help="JSON mapping: columns, date_format, status")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    list_name: Annotated[
+        str | None, typer.Option("--list", help="also add the contacts to this static list")
+    ] = None,
 ) -> None:
     """Import a CSV file; bad rows go to a rejects CSV, good rows are upserted."""
     from rapport.crm.imports import import_file  # noqa: PLC0415 - Django must be set up first
@@ -55,6 +58,8 @@ def import_command(
             mapping = json.loads(map_file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
             _fail(f"cannot read the mapping {map_file}: {error}")
+    if list_name:
+        mapping["list"] = list_name
     with Progress(
         TextColumn(f"importing {kind}"),
         BarColumn(),

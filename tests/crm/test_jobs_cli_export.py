@@ -194,3 +194,26 @@ def test_a_broken_mapping_is_refused_before_anything_is_queued():
             acting_user=user,
         )
     assert not ImportJob.objects.exists()
+
+
+def test_an_import_can_fill_a_static_list_and_refuses_an_unknown_one(tmp_path):
+    from rapport.crm.imports import import_file  # noqa: PLC0415
+    from rapport.segments.models import SegmentMember  # noqa: PLC0415
+    from rapport.segments.services import save_segment  # noqa: PLC0415
+
+    fair = save_segment(name="Trade fair 2026", kind="static", acting_user=None)
+    make_contact(email="known@example.com")
+    path = tmp_path / "fair.csv"
+    path.write_text("email\nknown@example.com\nnew@example.com\nbroken\n")
+
+    result = import_file("contacts", path, mapping={"list": "Trade fair 2026"}, acting_user=None)
+
+    assert (result.created, result.rejected) == (1, 1)
+    members = set(
+        SegmentMember.objects.filter(segment=fair).values_list("contact__email", flat=True)
+    )
+    assert members == {"known@example.com", "new@example.com"}
+    with pytest.raises(Exception, match="No segment"):
+        import_file("contacts", path, mapping={"list": "Nope"}, acting_user=None)
+    with pytest.raises(InvalidInput, match="defined by rules"):
+        import_file("contacts", path, mapping={"list": "VIP"}, acting_user=None)

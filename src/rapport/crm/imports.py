@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -16,7 +18,7 @@ from rapport.accounts.access import require
 from rapport.accounts.models import User
 from rapport.accounts.roles import Perm
 from rapport.accounts.services import record_audit
-from rapport.crm.importing.base import ImportOptions
+from rapport.crm.importing.base import BatchOutcome, ImportOptions
 from rapport.crm.importing.runner import SPECS, ImportResult, run_import
 from rapport.crm.models import ImportJob, ImportStatus
 from rapport.errors import InvalidInput, NotFound, RapportError
@@ -37,7 +39,14 @@ def import_file(
     if acting_user is not None:
         require(acting_user, Perm.IMPORT_DATA)
     options = _options(mapping or {}, path.name)
-    result = run_import(kind, path, options, rejects_path=rejects_path, progress=progress)
+    result = run_import(
+        kind,
+        path,
+        options,
+        rejects_path=rejects_path,
+        progress=progress,
+        on_written=_list_joiner(kind, options),
+    )
     record_audit(
         acting_user,
         f"import.{kind}",
@@ -56,14 +65,20 @@ def _options(mapping: dict[str, Any], name: str) -> ImportOptions:
     except ValueError as error:
         raise InvalidInput(f"The column mapping is not valid: {error}") from None
     if not options.consent_source:
-        options = ImportOptions(
-            columns=options.columns,
-            date_format=options.date_format,
-            status=options.status,
-            consent_source=f"import of {name}"[:200],
-            source=options.source,
-        )
+        options = dataclasses.replace(options, consent_source=f"import of {name}"[:200])
     return options
+
+
+def _list_joiner(kind: str, options: ImportOptions) -> Callable[[BatchOutcome], None] | None:
+    """When the mapping names a static list, a hook that adds each batch's contacts to it."""
+    if not options.list_name:
+        return None
+    if kind != "contacts":
+        raise InvalidInput("Only a contacts import can add people to a list.", field="list")
+    from rapport.segments.services import add_list_members, find_static_list  # noqa: PLC0415
+
+    segment_id = find_static_list(options.list_name)
+    return lambda outcome: add_list_members(segment_id, outcome.contact_ids, source="import")
 
 
 def create_import_job(
@@ -78,7 +93,8 @@ def create_import_job(
     require(acting_user, Perm.IMPORT_DATA)
     if kind not in SPECS:
         raise InvalidInput(f"Cannot import {kind!r}; choose contacts, products or orders.")
-    _options(mapping or {}, original_name)  # a broken mapping is refused now, not in the task
+    # A broken mapping or an unknown list is refused now, not later in the task.
+    _list_joiner(kind, _options(mapping or {}, original_name))
     directory = Path(settings.IMPORT_DIR)
     directory.mkdir(parents=True, exist_ok=True)
     stored = directory / f"{uuid.uuid4().hex}.csv"
@@ -135,6 +151,7 @@ def run_import_job(job_id: int) -> None:
             options,
             rejects_path=Path(settings.IMPORT_DIR) / f"job-{job.pk}-rejects.csv",
             progress=progress,
+            on_written=_list_joiner(job.kind, options),
         )
     except RapportError as error:
         ImportJob.objects.filter(pk=job_id).update(

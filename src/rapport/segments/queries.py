@@ -130,3 +130,21 @@ def member_page(segment: Segment, *, after: int | None, limit: int) -> Page:
     check (``services.get_segment_for``)."""
     queryset = segment_queryset(segment).select_related("company")
     return keyset_page(queryset, after=after, limit=limit)
+
+
+# Reads for the segment pages of the UI.
+
+
+def segment_list_for(user: User) -> list[Segment]:
+    """Every saved segment for the list page: built-ins first, then by name; one query."""
+    require(user, Perm.VIEW_CONTACTS)
+    return list(Segment.objects.order_by("-builtin", "name"))
+
+
+def count_segment(segment: Segment) -> Count:
+    """How many contacts a saved segment holds now (a static list: its members)."""
+    if segment.kind == SegmentKind.RULES:
+        return count_rules(segment.rules)
+    started = time.perf_counter()
+    count = segment.members.count()
+    return Count(count=count, ms=round((time.perf_counter() - started) * 1000, 1))

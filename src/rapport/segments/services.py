@@ -182,3 +182,20 @@ def remove_members(segment_id: int, *, contact_ids: Iterable[int], acting_user: 
         detail={"removed": removed},
     )
     return removed
+
+
+def find_static_list(name_or_id: str | int) -> int:
+    """The id of a static list by name or id; raises if it is missing or rule-based."""
+    return _static(get_segment_for(None, name_or_id)).pk
+
+
+def add_list_members(segment_id: int, contact_ids: Iterable[int], *, source: str) -> None:
+    """Add contacts to a static list in bulk (imports); existing members are left as they are."""
+    SegmentMember.objects.bulk_create(
+        [
+            SegmentMember(segment_id=segment_id, contact_id=cid, source=source)
+            for cid in set(contact_ids)
+        ],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )

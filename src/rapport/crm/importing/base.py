@@ -37,6 +37,8 @@ class BatchOutcome:
     created: int = 0
     updated: int = 0
     rejects: list[tuple[ParsedRow, str, str]] = field(default_factory=list)
+    # Ids of every contact the batch wrote or found unchanged (only when a list wants them).
+    contact_ids: list[int] = field(default_factory=list)
     extra: dict[str, int] = field(default_factory=dict)
 
 
@@ -49,6 +51,7 @@ class ImportOptions:
     status: str = "subscribed"  # status of new contacts that the file gives none for
     consent_source: str = ""
     source: str = "import"
+    list_name: str = ""  # a static list the imported contacts join (mapping key "list")
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], *, source: str) -> ImportOptions:
@@ -61,6 +64,7 @@ class ImportOptions:
             status=str(mapping.get("status") or "subscribed"),
             consent_source=str(mapping.get("consent_source") or ""),
             source=source,
+            list_name=str(mapping.get("list") or ""),
         )
 
 

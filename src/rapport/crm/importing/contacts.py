@@ -225,7 +225,15 @@ class ContactImport:
                 updates.append([*(merged[n] for n in compare), now, record[0]])
         insert_rows(Contact, INSERT_FIELDS, inserts)
         update_rows(Contact, [*compare, "updated_at"], updates)
-        return BatchOutcome(created=len(inserts), updated=len(updates))
+        outcome = BatchOutcome(created=len(inserts), updated=len(updates))
+        if self.options.list_name:
+            outcome.contact_ids = [record[0] for record in stored.values()]
+            if inserts:
+                new_emails = [row[0] for row in inserts]
+                outcome.contact_ids += list(
+                    Contact.objects.filter(email__in=new_emails).values_list("pk", flat=True)
+                )
+        return outcome
 
     def _resolved(self, values: dict[str, Any]) -> dict[str, Any]:
         if "company" in values:

@@ -21,7 +21,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from rapport.crm.importing.base import ImportKindSpec, ImportOptions, ParsedRow, RowError
+from rapport.crm.importing.base import (
+    BatchOutcome,
+    ImportKindSpec,
+    ImportOptions,
+    ParsedRow,
+    RowError,
+)
 from rapport.crm.importing.columns import ColumnPlan
 from rapport.crm.importing.contacts import ContactImport
 from rapport.crm.importing.orders import OrderImport
@@ -95,10 +101,12 @@ def run_import(
     progress: Progress | None = None,
     batch_size: int | None = None,
     parallel: bool | None = None,
+    on_written: Callable[[BatchOutcome], None] | None = None,
 ) -> ImportResult:
     """Import the CSV at ``path``; raises ``InvalidInput`` when the file cannot be read at all.
 
-    ``progress(bytes_done, bytes_total, result_so_far)`` is called after every batch.
+    ``progress(bytes_done, bytes_total, result_so_far)`` is called after every batch, and
+    ``on_written(outcome)`` inside each batch's transaction (e.g. to add contacts to a list).
     ``parallel`` forces parsing in a child process on (True) or off (False); by default it
     is on for large files when this process has no other threads (forking a threaded
     process is unsafe).
@@ -131,7 +139,7 @@ def run_import(
             for batch in _in_child_process(batches) if parallel else batches():
                 for reject in batch.rejects:
                     rejects.add(*reject)
-                _write(spec, batch.rows, rejects, result)
+                _write(spec, batch.rows, rejects, result, on_written)
                 result.rows = batch.rows_read
                 if progress:
                     progress(batch.bytes_read, csv_stream.total_bytes, result)
@@ -143,12 +151,18 @@ def run_import(
 
 
 def _write(
-    spec: ImportKindSpec, rows: list[ParsedRow], rejects: RejectWriter, result: ImportResult
+    spec: ImportKindSpec,
+    rows: list[ParsedRow],
+    rejects: RejectWriter,
+    result: ImportResult,
+    on_written: Callable[[BatchOutcome], None] | None,
 ) -> None:
     if not rows:
         return
     with transaction.atomic():
         outcome = spec.write(rows)
+        if on_written is not None:
+            on_written(outcome)
     for row, column, reason in outcome.rejects:
         for line, cells in row.origin or [(row.line, row.cells)]:
             rejects.add(line, column, reason, cells)
