@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django import forms
@@ -68,3 +69,27 @@ class ImportForm(forms.Form):
 
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(choices=settings.LANGUAGES)
+
+
+class SegmentForm(forms.Form):
+    name = forms.CharField(label=_("Segment name"), max_length=120)
+    description = forms.CharField(
+        label=_("Description"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "prose"}),
+    )
+
+
+class MembersForm(forms.Form):
+    emails = forms.CharField(
+        label=_("Email addresses"),
+        help_text=_("One per line, or separated by commas."),
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "wei.zhang@example.cn"}),
+    )
+
+    def clean_emails(self) -> list[str]:
+        text = self.cleaned_data["emails"]
+        emails = [e.strip() for e in re.split(r"[\s,，;；]+", text) if e.strip()]
+        if not emails:
+            raise forms.ValidationError(_("Paste at least one email address."))
+        return emails

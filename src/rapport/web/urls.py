@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from rapport.web.views import account, contacts, dashboard, imports
+from rapport.web.views import account, contacts, dashboard, imports, segments
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -18,4 +18,12 @@ urlpatterns = [
     path("imports/", imports.import_page, name="imports"),
     path("imports/<int:job_id>/row", imports.import_job_row, name="import_job_row"),
     path("imports/<int:job_id>/rejects", imports.import_rejects, name="import_rejects"),
+    path("segments/", segments.segment_index, name="segments"),
+    path("segments/new", segments.segment_new, name="segment_new"),
+    path("segments/builder", segments.segment_builder_part, name="segment_builder"),
+    path("segments/preview", segments.segment_preview, name="segment_preview"),
+    path("segments/<int:segment_id>/", segments.segment_page, name="segment"),
+    path("segments/<int:segment_id>/count", segments.segment_count, name="segment_count"),
+    path("segments/<int:segment_id>/members", segments.segment_members, name="segment_members"),
+    path("segments/<int:segment_id>/delete", segments.segment_delete, name="segment_delete"),
 ]
