@@ -141,9 +141,7 @@ class RuleCompiler:
         if op == "contains":
             return Q(**{f"{column}__rapport_has": value})
         if op in ("in", "not_in"):
-            any_of = NOTHING
-            for item in value:
-                any_of |= Q(**{f"{column}__rapport_has": item})
+            any_of = _any([Q(**{f"{column}__rapport_has": item}) for item in value])
             return any_of if op == "in" else ~any_of
         return Q(**{f"{column}__rapport_nonempty": op == "is_set"})
 
@@ -325,9 +323,13 @@ class RuleCompiler:
             if op in ("in", "not_in")
             else tuple(cond.spec.choices)
         )
-        result = NOTHING
-        for name in names:
-            result |= self.stage(name)
+        if "potential" not in names:
+            # One subquery of the facts table, which count_matching can count on its own.
+            buyers = ContactFacts.objects.values("contact_id")
+            stages = _any([self.stage_filter(name) for name in names])
+            result = Q(pk__in=buyers.filter(stages))
+        else:
+            result = _any([self.stage(name) for name in names])
         return ~result if op in ("neq", "not_in", "is_not_set") else result
 
 
@@ -355,6 +357,14 @@ def _company(op: str, value: Any) -> Q:
     named = Company.objects.filter(_text("name", positive, value)).values("pk")
     matched = Q(company_id__in=named)
     return ~matched if op in ("neq", "not_in") else matched
+
+
+def _any(parts: list[Q]) -> Q:
+    """OR of the parts, without a "nothing" seed that would hide a lone subquery."""
+    result = parts[0]
+    for part in parts[1:]:
+        result |= part
+    return result
 
 
 def _decimal(value: Any) -> Any:
@@ -445,9 +455,7 @@ def _birthday_within(column: str, today: dt.date, days: int) -> Q:
         ranges = [(mmdd(today), upper(end))]
     else:  # across New Year
         ranges = [(mmdd(today), 1231), (101, upper(end))]
-    result = NOTHING
-    for low, high in ranges:
-        result |= Q(birth_month_day__gte=low, birth_month_day__lte=high)
+    result = _any([Q(birth_month_day__gte=low, birth_month_day__lte=high) for low, high in ranges])
     # Stated outright: negated, "no birthday" must count as "not soon" (NOT NULL is NULL).
     return Q(birth_month_day__isnull=False) & result
 
