@@ -136,6 +136,7 @@ TIME_ZONE = env_str("RAPPORT_TIME_ZONE", "UTC")
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns on every request when it is missing
 # WhiteNoise serves straight from the apps' static folders: no collectstatic step in the
 # embedded set-up, and no CDN (the product works offline).
 WHITENOISE_USE_FINDERS = True
