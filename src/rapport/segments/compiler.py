@@ -231,7 +231,7 @@ class RuleCompiler:
                 column = "order_count" if is_count else "total_spent"
                 facts = ContactFacts.objects.filter(**{f"{column}__{lookup}": threshold})
                 return Q(pk__in=facts.values("contact_id"))
-            measure = Count("id") if is_count else Sum("total")
+            measure = Count("*") if is_count else Sum("total")
             grouped = (
                 Order.objects.filter(self._window(cond.window, "placed_at"))
                 .values("contact_id")
@@ -286,7 +286,7 @@ class RuleCompiler:
                 return Q(pk__in=windowed.values("contact_id"))
             grouped = (
                 windowed.values("contact_id")
-                .annotate(n=Count("id"))
+                .annotate(n=Count("*"))
                 .filter(n__gte=needed)
                 .values("contact_id")
             )
