@@ -212,7 +212,10 @@ def test_cli_refuses_a_second_demo_without_force(db: None) -> None:
 def test_event_indexes_come_back_after_a_bulk_load(db: None) -> None:
     before = sorted(_secondary_indexes(Event))
     assert len(before) >= 5
-    with pytest.raises(RuntimeError), indexes_dropped(Event, ["type", "occurred_at", "contact"], enabled=True):
+    with (
+        pytest.raises(RuntimeError),
+        indexes_dropped(Event, ["type", "occurred_at", "contact"], enabled=True),
+    ):
         assert len(_secondary_indexes(Event)) == len(before) - 1
         raise RuntimeError("the load failed half way")
     assert sorted(_secondary_indexes(Event)) == before
