@@ -231,3 +231,27 @@ def test_the_demo_fills_purchase_facts_so_lifecycle_segments_have_members():
     assert ContactFacts.objects.count() == buyers > 0
     for stage in ("potential", "new", "returning", "lapsed"):
         assert count_rules({"field": "lifecycle", "op": "eq", "value": stage}).count > 0, stage
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_demo_of_several_batches_builds_through_the_command(tmp_path):
+    """More than one batch means a spawned generator process, which must set Django up."""
+    import os  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from rapport.demo.shop import BATCH_SIZE  # noqa: PLC0415
+    from tests.helpers import current_database_url  # noqa: PLC0415
+
+    done = subprocess.run(
+        [sys.executable, "-m", "rapport.cli", "demo", "--contacts", str(BATCH_SIZE + 10)],
+        env=dict(
+            os.environ, RAPPORT_DATA_DIR=str(tmp_path), RAPPORT_DATABASE_URL=current_database_url()
+        ),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert Contact.objects.count() == BATCH_SIZE + 10

@@ -16,20 +16,19 @@ import collections
 import concurrent.futures
 import datetime as dt
 import multiprocessing
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import django
 from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from rapport.crm.models import Company, Contact, Event, Order, OrderLine, Product
 from rapport.demo import catalogue, places
+from rapport.demo.child import setup_django
 from rapport.demo.generate import (
     COMPANY_COLUMN,
     CONTACT_COLUMNS,
@@ -130,13 +129,6 @@ def build_demo_shop(
     )
 
 
-def _setup_django() -> None:
-    """A spawned child starts bare: the generator imports models, so the apps must load
-    (whatever script spawned it, e.g. a benchmark that set Django up in ``main``)."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
-    django.setup()
-
-
 def _generated(specs: Sequence[BatchSpec]) -> Iterator[Batch]:
     """Batches in order; from a child process when there are several, a few ahead.
 
@@ -148,7 +140,7 @@ def _generated(specs: Sequence[BatchSpec]) -> Iterator[Batch]:
         return
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(
-        max_workers=1, mp_context=context, initializer=_setup_django
+        max_workers=1, mp_context=context, initializer=setup_django
     ) as pool:
         pending: collections.deque[concurrent.futures.Future[Batch]] = collections.deque()
         upcoming = iter(specs)
