@@ -15,7 +15,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from rapport.crm.models import Company, Contact, ContactStatus, Event, Order, OrderLine
 from rapport.segments import lookups  # noqa: F401 - registers the JSON array lookups
@@ -384,7 +385,44 @@ def count_matching(q: Q) -> int:
             # event and order-line subqueries can name a contact twice.
             unique = subquery.model is ContactFacts or subquery.query.group_by is not None
             return subquery.count() if unique else subquery.distinct().count()
-    return Contact.objects.filter(q).count()
+    return Contact.objects.filter(for_database(q)).count()
+
+
+def for_database(q: Q) -> Q:
+    """Adapt ``pk IN (subquery)`` to the database at hand.
+
+    SQLite hashes an IN-subquery either way. PostgreSQL cannot turn ``NOT IN (subquery)``
+    into an anti-join (NULL semantics), and once the subquery outgrows work_mem it re-scans
+    it for every contact: minutes at a million contacts. On PostgreSQL such leaves become
+    ``EXISTS`` (negated: ``NOT EXISTS``), which it plans as semi- and anti-joins. Grouped
+    subqueries (HAVING) stay IN: EXISTS could not be flattened, and their result is one row
+    per contact, small enough to hash.
+    """
+    if connection.vendor != "postgresql":
+        return q
+    return _with_exists(q)
+
+
+def _with_exists(q: Q) -> Q:
+    rebuilt = Q()
+    rebuilt.connector, rebuilt.negated = q.connector, q.negated
+    for child in q.children:
+        if isinstance(child, Q):
+            rebuilt.children.append(_with_exists(child))
+        elif (
+            isinstance(child, tuple)
+            and child[0] == "pk__in"
+            and isinstance(child[1], QuerySet)
+            and child[1].query.group_by is None
+            and child[1].query.values_select
+        ):
+            subquery = child[1]
+            contact_field = subquery.query.values_select[0]
+            correlated = subquery.filter(**{contact_field: OuterRef("pk")})
+            rebuilt.children.append(Q(Exists(correlated)))
+        else:
+            rebuilt.children.append(child)
+    return rebuilt
 
 
 def _compare(column: str, op: str, value: Any) -> Q:
@@ -465,4 +503,4 @@ def _is_leap(year: int) -> bool:
 
 
 def contacts_for(node: Node, *, now: dt.datetime) -> QuerySet[Contact]:
-    return Contact.objects.filter(RuleCompiler(now).compile(node))
+    return Contact.objects.filter(for_database(RuleCompiler(now).compile(node)))

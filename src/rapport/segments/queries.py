@@ -15,7 +15,7 @@ from rapport.accounts.models import User
 from rapport.accounts.roles import Perm
 from rapport.crm.models import Contact
 from rapport.crm.queries import Page, keyset_page
-from rapport.segments.compiler import RuleCompiler, count_matching
+from rapport.segments.compiler import RuleCompiler, contacts_for, count_matching
 from rapport.segments.models import Segment, SegmentKind
 from rapport.segments.rules import parse_rules
 
@@ -28,8 +28,7 @@ class Count:
 
 def rule_queryset(rules: Any, *, now: dt.datetime | None = None) -> QuerySet[Contact]:
     """Contacts matching a rule tree given as JSON (checked first)."""
-    node = parse_rules(rules)
-    return Contact.objects.filter(RuleCompiler(now or timezone.now()).compile(node))
+    return contacts_for(parse_rules(rules), now=now or timezone.now())
 
 
 def segment_queryset(segment: Segment, *, now: dt.datetime | None = None) -> QuerySet[Contact]:

@@ -100,6 +100,11 @@ def _database(url: str) -> dict[str, Any]:
             ),
         }
         config.setdefault("TEST", {})["NAME"] = str(DATA_DIR / "test.sqlite3")
+    elif config["ENGINE"] == "django.db.backends.postgresql":
+        # Segment counts hash sets of contact ids (NOT IN a grouped subquery); at a million
+        # contacts those need more than the default 4 MB, or PostgreSQL re-scans per row.
+        options = config.setdefault("OPTIONS", {})
+        options.setdefault("options", f"-c work_mem={env_str('RAPPORT_PG_WORK_MEM', '64MB')}")
     return config
 
 
