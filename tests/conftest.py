@@ -6,11 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.test import Client
-
-from rapport.accounts.models import User
-from rapport.accounts.roles import Role
-from tests.factories import PASSWORD, make_user
 
 
 @pytest.fixture(autouse=True)
@@ -23,15 +18,3 @@ def _data_dirs(settings: pytest.FixtureRequest, tmp_path: Path) -> Iterator[None
     }
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
     yield
-
-
-@pytest.fixture
-def owner(db: None) -> User:
-    return make_user(Role.OWNER)
-
-
-@pytest.fixture
-def owner_client(owner: User) -> Client:
-    client = Client()
-    assert client.login(username=owner.username, password=PASSWORD)
-    return client

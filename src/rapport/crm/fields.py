@@ -342,3 +342,12 @@ def parse_datetime(raw: str) -> dt.datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value
+
+
+def normalise_currency(raw: str) -> str:
+    text = raw.strip().upper()
+    aliases = {"RMB": "CNY", "人民币": "CNY", "元": "CNY", "¥": "CNY", "$": "USD", "美元": "USD"}
+    text = aliases.get(text, text)
+    if len(text) != 3 or not text.isalpha() or not text.isascii():
+        raise FieldError(f"{raw.strip()!r} is not a currency code (CNY, USD, EUR …)")
+    return text

@@ -216,7 +216,7 @@ def _product_values(data: Mapping[str, Any]) -> dict[str, Any]:
         "name": _text(200),
         "category": lambda v: _text(100)(v).lower(),
         "price": lambda v: f.parse_decimal(str(v), what="a price"),
-        "currency": lambda v: _currency(str(v)),
+        "currency": lambda v: f.normalise_currency(str(v)),
         "consumable": bool,
         "active": bool,
     }
@@ -229,12 +229,6 @@ def _product_values(data: Mapping[str, Any]) -> dict[str, Any]:
         except f.FieldError as error:
             raise InvalidInput(f"{name}: {error}", field=name) from None
     return values
-
-
-def _currency(raw: str) -> str:
-    from rapport.crm.importing.products import parse_currency  # noqa: PLC0415 - one parser
-
-    return parse_currency(raw)
 
 
 @transaction.atomic
@@ -323,7 +317,7 @@ def create_order(
     if placed_at.tzinfo is None:
         raise InvalidInput("placed_at needs a time zone offset.", field="placed_at")
     try:
-        currency = _currency(currency)
+        currency = f.normalise_currency(currency)
     except f.FieldError as error:
         raise InvalidInput(f"currency: {error}", field="currency") from None
     for line in lines:

@@ -27,7 +27,6 @@ from rapport.crm.importing.base import (
 )
 from rapport.crm.importing.columns import ORDER_HEADERS, ColumnPlan, plan_columns
 from rapport.crm.importing.contacts import INSERT_FIELDS, new_contact_row
-from rapport.crm.importing.products import parse_currency
 from rapport.crm.models import Contact, ContactStatus, Event, EventType, Order, OrderLine, Product
 from rapport.crm.signals import orders_changed
 
@@ -57,7 +56,7 @@ class OrderImport:
             "order_id": limited(64),
             "email": f.normalise_email,
             "placed_at": f.parse_datetime,
-            "currency": parse_currency,
+            "currency": f.normalise_currency,
             "total": lambda raw: f.parse_decimal(raw, what="an amount"),
             "sku": limited(64),
             "quantity": _quantity,

@@ -24,15 +24,6 @@ from rapport.crm.models import Product
 FIELDS = ("sku", "name", "category", "price", "currency", "consumable", "active")
 
 
-def parse_currency(raw: str) -> str:
-    text = raw.strip().upper()
-    aliases = {"RMB": "CNY", "人民币": "CNY", "元": "CNY", "¥": "CNY", "$": "USD", "美元": "USD"}
-    text = aliases.get(text, text)
-    if len(text) != 3 or not text.isalpha() or not text.isascii():
-        raise f.FieldError(f"{raw.strip()!r} is not a currency code (CNY, USD, EUR …)")
-    return text
-
-
 class ProductImport:
     kind: str = "products"
     required: tuple[str, ...] = ("sku",)
@@ -45,7 +36,7 @@ class ProductImport:
             "name": limited(200),
             "category": lambda raw: limited(100)(raw).lower(),
             "price": lambda raw: f.parse_decimal(raw, what="a price"),
-            "currency": parse_currency,
+            "currency": f.normalise_currency,
             "consumable": f.parse_bool,
             "active": f.parse_bool,
         }
