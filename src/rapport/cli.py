@@ -19,6 +19,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+from rapport.cli_content import recommend_command, template_app
+
 app = typer.Typer(
     help="Rapport: customer email for businesses.", no_args_is_help=True, add_completion=False
 )
@@ -28,6 +30,8 @@ user_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 segment_app = typer.Typer(help="Segments: count rules, list, export members.", no_args_is_help=True)
 app.add_typer(segment_app, name="segment")
+app.add_typer(template_app, name="template")
+app.command("recommend")(recommend_command)
 console = Console(stderr=True)
 
 
@@ -345,7 +349,7 @@ def serve_command(
 
 
 def _typer_commands() -> set[str]:
-    names = {"token", "user", "segment"}
+    names = {group.name for group in app.registered_groups if group.name}
     for command in app.registered_commands:
         if command.name:
             names.add(command.name)

@@ -89,6 +89,7 @@ def test_create_user_validates_and_audits():
                 Perm.VIEW_CONTACTS,
                 Perm.EDIT_CONTACTS,
                 Perm.EDIT_CATALOG,
+                Perm.EDIT_CONTENT,
                 Perm.IMPORT_DATA,
                 Perm.EXPORT_DATA,
             },

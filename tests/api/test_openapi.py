@@ -20,6 +20,9 @@ EXPECTED_PATHS = {
     "/api/v1/imports", "/api/v1/imports/{job_id}", "/api/v1/imports/{job_id}/rejects",
     "/api/v1/segments", "/api/v1/segments/{segment_id}", "/api/v1/segments/count",
     "/api/v1/segments/{segment_id}/members",
+    "/api/v1/templates", "/api/v1/templates/{template_id}", "/api/v1/templates/render",
+    "/api/v1/templates/{template_id}/versions",
+    "/api/v1/coupon-series", "/api/v1/coupon-series/{name}/codes",
 }  # fmt: skip
 
 

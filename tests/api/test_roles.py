@@ -15,6 +15,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from rapport.content.models import Template
 from rapport.crm.models import Event, EventType, ImportJob, ImportKind, ImportStatus
 from rapport.segments.models import Segment, SegmentKind, SegmentMember
 from tests.api.conftest import ApiClient, client_for
@@ -53,6 +54,14 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int]] = {
     "segments.members":     (200, 200, 200, 200, 200, 401),
     "segments.add_members": (200, 200, 200, 200, 403, 401),
     "segments.del_members": (200, 200, 200, 200, 403, 401),
+    "templates.list":       (200, 200, 200, 200, 200, 401),
+    "templates.get":        (200, 200, 200, 200, 200, 401),
+    "templates.create":     (201, 201, 201, 403, 403, 401),
+    "templates.version":    (201, 201, 201, 403, 403, 401),
+    "templates.render":     (200, 200, 200, 200, 200, 401),
+    "coupons.list":         (200, 200, 200, 200, 200, 401),
+    "coupons.create":       (201, 201, 201, 403, 403, 401),
+    "coupons.issue":        (200, 200, 200, 403, 403, 401),
 }  # fmt: skip
 
 
@@ -66,6 +75,8 @@ class World:
     event: int
     job: int
     segment: int  # a static list with the contact in it
+    template: int
+    series: str = "BDAY"
 
 
 @dataclass(frozen=True)
@@ -145,6 +156,32 @@ ENDPOINTS: dict[str, Endpoint] = {
         "/api/v1/segments/{segment}/members",
         world_body=lambda world: {"contact_ids": [world.contact]},
     ),
+    "templates.list": Endpoint("GET", "/api/v1/templates"),
+    "templates.get": Endpoint("GET", "/api/v1/templates/{template}"),
+    "templates.create": Endpoint(
+        "POST", "/api/v1/templates", lambda: {"name": "API", "subject": "Hi", "html": "<p>x</p>"}
+    ),
+    "templates.version": Endpoint(
+        "POST",
+        "/api/v1/templates/{template}/versions",
+        lambda: {"subject": "Hi", "html": "<p>y</p>"},
+    ),
+    "templates.render": Endpoint(
+        "POST",
+        "/api/v1/templates/render",
+        lambda: {
+            "subject": "Hi",
+            "html": "<p>{{ contact.email }}</p>",
+            "contact_email": "known@example.org",
+        },
+    ),
+    "coupons.list": Endpoint("GET", "/api/v1/coupon-series"),
+    "coupons.create": Endpoint(
+        "POST", "/api/v1/coupon-series", lambda: {"name": "SPRING", "value": "10"}
+    ),
+    "coupons.issue": Endpoint(
+        "POST", "/api/v1/coupon-series/{series}/codes", lambda: {"emails": ["known@example.org"]}
+    ),
 }
 
 
@@ -174,6 +211,7 @@ def _world(tmp_path: Path) -> World:
         event=event.pk,
         job=job.pk,
         segment=segment.pk,
+        template=Template.objects.get(name="Welcome (English)").pk,
     )
 
 

@@ -25,6 +25,7 @@ class Perm(StrEnum):
     EDIT_CONTACTS = "contacts.edit"
     DELETE_CONTACTS = "contacts.delete"
     EDIT_CATALOG = "catalog.edit"
+    EDIT_CONTENT = "content.edit"  # templates, coupon series, test sends
     IMPORT_DATA = "data.import"
     EXPORT_DATA = "data.export"
     MANAGE_USERS = "users.manage"
@@ -33,7 +34,12 @@ class Perm(StrEnum):
 
 _READ = frozenset({Perm.VIEW_CONTACTS})
 _SUPPORT = _READ | {Perm.EDIT_CONTACTS}
-_MARKETER = _SUPPORT | {Perm.EDIT_CATALOG, Perm.IMPORT_DATA, Perm.EXPORT_DATA}
+_MARKETER = _SUPPORT | {
+    Perm.EDIT_CATALOG,
+    Perm.EDIT_CONTENT,
+    Perm.IMPORT_DATA,
+    Perm.EXPORT_DATA,
+}
 _ADMIN = _MARKETER | {Perm.DELETE_CONTACTS, Perm.MANAGE_USERS, Perm.VIEW_AUDIT}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
-from rapport.api import contacts, events, imports, orders, products, segments
+from rapport.api import contacts, coupons, events, imports, orders, products, segments, templates
 from rapport.api.auth import AUTH
 from rapport.errors import InvalidInput, RapportError
 
@@ -25,6 +25,8 @@ api.add_router("/orders", orders.router)
 api.add_router("/events", events.router)
 api.add_router("/imports", imports.router)
 api.add_router("/segments", segments.router)
+api.add_router("/templates", templates.router)
+api.add_router("/coupon-series", coupons.router)
 
 
 @api.exception_handler(RapportError)

@@ -12,6 +12,7 @@ import re
 import zoneinfo
 from decimal import Decimal, InvalidOperation
 from functools import cache
+from urllib.parse import urlsplit
 
 from babel import Locale
 from email_validator import EmailNotValidError, validate_email
@@ -350,4 +351,16 @@ def normalise_currency(raw: str) -> str:
     text = aliases.get(text, text)
     if len(text) != 3 or not text.isalpha() or not text.isascii():
         raise FieldError(f"{raw.strip()!r} is not a currency code (CNY, USD, EUR …)")
+    return text
+
+
+def parse_web_url(raw: str) -> str:
+    """An http(s) address for a product page or picture; anything else (``javascript:``, data
+    URLs, bare words) would be unsafe or broken in an email."""
+    text = raw.strip()
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc or " " in text:
+        raise FieldError(f"{text!r} is not a web address (https://…)")
+    if len(text) > 500:
+        raise FieldError("is longer than 500 characters")
     return text

@@ -21,6 +21,7 @@ from rapport.accounts.services import record_audit
 from rapport.crm.importing.base import BatchOutcome, ImportOptions
 from rapport.crm.importing.runner import SPECS, ImportResult, run_import
 from rapport.crm.models import ImportJob, ImportStatus
+from rapport.crm.signals import import_finished
 from rapport.errors import InvalidInput, NotFound, RapportError
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def import_file(
         progress=progress,
         on_written=_list_joiner(kind, options),
     )
+    import_finished.send(sender=__name__, kind=kind)
     record_audit(
         acting_user,
         f"import.{kind}",
@@ -178,6 +180,7 @@ def run_import_job(job_id: int) -> None:
         processed_bytes=job.total_bytes,
         finished_at=timezone.now(),
     )
+    import_finished.send(sender=__name__, kind=job.kind)
     record_audit(
         job.created_by,
         f"import.{job.kind}",

@@ -172,6 +172,8 @@ class Product(models.Model):
     category = models.CharField(_("category"), max_length=100, blank=True, db_index=True)
     price = models.DecimalField(_("price"), max_digits=12, decimal_places=2, default=0)
     currency = models.CharField(_("currency"), max_length=3, default="USD")
+    url = models.URLField(_("product page"), max_length=500, blank=True)
+    image_url = models.URLField(_("image"), max_length=500, blank=True)
     # Consumables (ink, coffee, film) may be recommended again to people who bought them.
     consumable = models.BooleanField(_("consumable"), default=False)
     active = models.BooleanField(_("active"), default=True)

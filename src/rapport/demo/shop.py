@@ -167,6 +167,7 @@ def _ensure_products() -> list[int]:
                 price=Decimal(item.cny_cents) / 100,
                 currency="CNY",
                 consumable=item.consumable,
+                url=f"https://shop.example.com/p/{item.sku.lower()}",
             )
             for item in catalogue.ITEMS
         ],

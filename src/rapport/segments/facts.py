@@ -73,6 +73,24 @@ def compute_facts(
     )
 
 
+def lifecycle_stage(
+    first_order_at: dt.datetime | None,
+    lapses_at: dt.datetime | None,
+    order_count: int | None,
+    now: dt.datetime,
+    new_days: int,
+) -> str:
+    """The stage of one contact from their facts, as ``RuleCompiler.stage_filter`` defines it
+    in SQL; a contact without facts has never bought."""
+    if first_order_at is None or lapses_at is None:
+        return "potential"
+    if lapses_at < now:
+        return "lapsed"
+    if first_order_at >= now - dt.timedelta(days=new_days):
+        return "new"
+    return "returning" if (order_count or 0) >= 2 else "one_time"
+
+
 @transaction.atomic
 def refresh_facts(contact_ids: Iterable[int]) -> int:
     """Recompute the facts of these contacts; a contact left without orders loses its row."""

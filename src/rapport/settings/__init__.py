@@ -12,7 +12,15 @@ from typing import Any
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from rapport.settings.env import ConfigError, data_dir, env_bool, env_int, env_list, env_str
+from rapport.settings.env import (
+    ConfigError,
+    data_dir,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    smtp_mailer,
+)
 from rapport.settings.env import secret_key as _secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -38,6 +46,7 @@ INSTALLED_APPS = [
     "rapport.delivery",
     "rapport.automation",
     "rapport.segments",
+    "rapport.content",
     "rapport.api",
     "rapport.web",
 ]
@@ -153,6 +162,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 SMTP_URL = env_str("RAPPORT_SMTP_URL", "smtp://127.0.0.1:1025")
+# Staff mail (test sends, notifications) goes through Django's SMTP backend; campaigns use
+# the delivery pipeline, which reads the same URL.
+MAILERS = {"default": smtp_mailer(SMTP_URL)}
 MAILCATCHER_LISTEN = env_str("RAPPORT_MAILCATCHER_LISTEN", "127.0.0.1:1025")
 IMPORT_BATCH_SIZE = env_int("RAPPORT_IMPORT_BATCH_SIZE", 2000)
 

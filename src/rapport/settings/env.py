@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 
 class ConfigError(RuntimeError):
@@ -71,3 +72,25 @@ def secret_key(directory: Path) -> str:
     key_file.write_text(key)
     key_file.chmod(0o600)
     return key
+
+
+def smtp_mailer(url: str) -> dict[str, object]:
+    """A Django ``MAILERS`` entry from ``smtp://user:pass@host:port?starttls=1`` (``smtps://``
+    for TLS from the first byte). Percent-escapes in the user and password are decoded."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+        raise ConfigError(f"RAPPORT_SMTP_URL={url!r} is not smtp://host:port or smtps://host:port")
+    query = parse_qs(parts.query)
+    secure = parts.scheme == "smtps"
+    return {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": parts.hostname,
+            "port": parts.port or (465 if secure else 25),
+            "username": unquote(parts.username or ""),
+            "password": unquote(parts.password or ""),
+            "use_ssl": secure,
+            "use_tls": not secure and query.get("starttls", ["0"])[0] in {"1", "true", "yes"},
+            "timeout": 30,
+        },
+    }

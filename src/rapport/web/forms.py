@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from rapport.content.models import TemplateKind
 from rapport.crm.models import Audience, ContactStatus, ImportKind
 from rapport.crm.queries import ContactFilters
 
@@ -93,3 +94,33 @@ class MembersForm(forms.Form):
         if not emails:
             raise forms.ValidationError(_("Paste at least one email address."))
         return emails
+
+
+class TemplateForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    kind = forms.ChoiceField(label=_("Kind"), choices=TemplateKind.choices)
+    subject = forms.CharField(label=_("Subject"), max_length=500)
+    preheader = forms.CharField(
+        label=_("Preheader"),
+        max_length=500,
+        required=False,
+        help_text=_("The line inbox lists show after the subject."),
+    )
+    from_name = forms.CharField(label=_("From name"), max_length=200, required=False)
+    from_email = forms.CharField(label=_("From address"), max_length=254, required=False)
+    reply_to = forms.CharField(label=_("Reply-to"), max_length=254, required=False)
+    html = forms.CharField(
+        label=_("HTML"),
+        widget=forms.Textarea(attrs={"rows": 24, "class": "code", "spellcheck": "false"}),
+    )
+    text = forms.CharField(
+        label=_("Plain-text part (optional)"),
+        required=False,
+        help_text=_("Left empty, it is made from the HTML."),
+        widget=forms.Textarea(attrs={"rows": 6, "class": "code", "spellcheck": "false"}),
+    )
+
+
+class TestSendForm(forms.Form):
+    to = forms.EmailField(label=_("Send a test to"))
+    contact = forms.IntegerField(required=False, widget=forms.HiddenInput)

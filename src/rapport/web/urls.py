@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from rapport.web.views import account, contacts, dashboard, imports, segments
+from rapport.web.views import account, contacts, dashboard, email_templates, imports, segments
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -26,4 +26,18 @@ urlpatterns = [
     path("segments/<int:segment_id>/count", segments.segment_count, name="segment_count"),
     path("segments/<int:segment_id>/members", segments.segment_members, name="segment_members"),
     path("segments/<int:segment_id>/delete", segments.segment_delete, name="segment_delete"),
+    path("templates/", email_templates.template_index, name="templates"),
+    path("templates/new", email_templates.template_new, name="template_new"),
+    path("templates/<int:template_id>/", email_templates.template_page, name="template"),
+    path(
+        "templates/<int:template_id>/contacts",
+        email_templates.template_contact_search,
+        name="template_contact_search",
+    ),
+    path(
+        "templates/<int:template_id>/test",
+        email_templates.template_test_send,
+        name="template_test_send",
+    ),
+    path("preview/<str:token>/", email_templates.template_frame, name="template_frame"),
 ]

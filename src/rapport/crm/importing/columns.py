@@ -96,6 +96,8 @@ PRODUCT_HEADERS: dict[str, tuple[str, ...]] = {
     "currency": ("currency", "币种", "货币"),
     "consumable": ("consumable", "消耗品"),
     "active": ("active", "enabled", "onsale", "上架", "在售"),
+    "url": ("url", "link", "producturl", "productpage", "链接", "商品链接"),
+    "image_url": ("image", "imageurl", "picture", "图片", "图片链接", "商品图片"),
 }
 
 ORDER_HEADERS: dict[str, tuple[str, ...]] = {

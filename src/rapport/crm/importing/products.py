@@ -21,7 +21,17 @@ from rapport.crm.importing.base import (
 from rapport.crm.importing.columns import PRODUCT_HEADERS, ColumnPlan, plan_columns
 from rapport.crm.models import Product
 
-FIELDS = ("sku", "name", "category", "price", "currency", "consumable", "active")
+FIELDS = (
+    "sku",
+    "name",
+    "category",
+    "price",
+    "currency",
+    "consumable",
+    "active",
+    "url",
+    "image_url",
+)
 
 
 class ProductImport:
@@ -39,6 +49,8 @@ class ProductImport:
             "currency": f.normalise_currency,
             "consumable": f.parse_bool,
             "active": f.parse_bool,
+            "url": f.parse_web_url,
+            "image_url": f.parse_web_url,
         }
         self.written: tuple[str, ...] = ()
 
@@ -80,6 +92,8 @@ class ProductImport:
                     "currency": "USD",
                     "consumable": False,
                     "active": True,
+                    "url": "",
+                    "image_url": "",
                     **row.values,
                 }
                 inserts.append([*(new[n] for n in FIELDS), now, now])
