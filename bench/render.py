@@ -36,7 +36,7 @@ _STORY = (
 _BODY = (
     "Our team spent the season testing gear in the mountains and by the sea, and we came back "
     "with notes on what lasts, what travels well and what is worth your money this year. "
-) * 3
+) * 7
 
 TEMPLATE = (
     "<!doctype html><html><head><meta charset='utf-8'><title>News</title><style>"

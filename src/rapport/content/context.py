@@ -16,13 +16,13 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import JSONField, Value
 
 from rapport.content import formatting
 from rapport.content.checks import Usage
 from rapport.content.links import contact_link
 from rapport.content.models import Workspace
-from rapport.content.recommend import RecommendedProduct, Recommender, purchases_for
+from rapport.content.recommend import RecommendedProduct, Recommender
 from rapport.crm.models import Contact, Order, OrderLine
 from rapport.crm.names import display_name
 from rapport.segments.facts import lifecycle_stage
@@ -32,8 +32,30 @@ _CONTACT_COLUMNS = (
     "id", "email", "given_name", "family_name", "honorific", "city", "region", "country",
     "locale", "timezone", "audience", "birthday", "interests", "custom", "personalisation",
     "company__name", "facts__first_order_at", "facts__lapses_at", "facts__order_count",
-    "facts__total_spent", "facts__last_order_at",
+    "facts__total_spent",
 )  # fmt: skip
+
+
+_LINKS = (
+    ("unsubscribe_url", "unsubscribe"),
+    ("preferences_url", "preferences"),
+    ("view_online_url", "view"),
+)
+
+
+def _columns_for(usage: Usage) -> list[Any]:
+    """The contact columns to load; JSON and joined ones the template never shows are skipped
+    (parsing JSON per row is a good part of the cost of a batch)."""
+    fields = usage.contact_fields
+    needed = {
+        "custom": "custom" in fields,
+        "interests": "interests" in fields or usage.recommendations > 0,
+        "company__name": "company" in fields,
+    }
+    return [
+        column if needed.get(column, True) else Value(None, output_field=JSONField())
+        for column in _CONTACT_COLUMNS
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,17 +110,24 @@ class ContextBuilder:
         self.default_locale = workspace.locale
         self.campaign = {"name": sender.name}
         self.new_days = LifecycleSettings.current().new_days
+        self._products: dict[int, dict[str, Any]] = {}
+        self._columns = _columns_for(usage)
+        self._links = tuple(
+            (name, kind) for name, kind in _LINKS if name in usage.names or not usage.names
+        )
 
     def build(self, contact_ids: Sequence[int]) -> list[dict[str, Any]]:
         """Contexts in the order of ``contact_ids``; unknown ids are left out."""
         rows = {
             row[0]: row
-            for row in Contact.objects.filter(pk__in=contact_ids).values_list(*_CONTACT_COLUMNS)
+            for row in Contact.objects.filter(pk__in=contact_ids).values_list(*self._columns)
         }
-        fields = self.usage.contact_fields
-        last_orders = self._last_orders(rows.values()) if "last_order" in fields else {}
-        purchases = (
-            purchases_for(list(rows)) if self.usage.recommendations and self.recommender else {}
+        wants_last_order = "last_order" in self.usage.contact_fields
+        wants_purchases = bool(self.usage.recommendations and self.recommender)
+        purchases, last_orders = (
+            self._history(list(rows), last_order=wants_last_order)
+            if wants_last_order or wants_purchases
+            else ({}, {})
         )
         return [
             self._context(rows[cid], last_orders.get(cid), purchases.get(cid, []))
@@ -106,33 +135,41 @@ class ContextBuilder:
             if cid in rows
         ]
 
-    def _last_orders(self, rows: Any) -> dict[int, dict[str, Any]]:
-        wanted = {(row[0], row[20]) for row in rows if row[20] is not None}
-        if not wanted:
-            return {}
-        query = Q()
-        for contact_id, placed_at in wanted:
-            query |= Q(contact_id=contact_id, placed_at=placed_at)
+    def _history(
+        self, contact_ids: list[int], *, last_order: bool
+    ) -> tuple[dict[int, list[int]], dict[int, dict[str, Any]]]:
+        """What each contact bought (product ids, oldest first, each once at its latest
+        purchase, as ``recommend.purchases_for``) and their newest order, from one pass over
+        their order lines plus one lookup of those orders."""
+        bought: dict[int, dict[int, None]] = {pk: {} for pk in contact_ids}
+        newest: dict[int, int] = {}
+        items: dict[int, list[str]] = {}
+        for contact_id, order_id, product_id, name, sku in (
+            OrderLine.objects.filter(order__contact_id__in=contact_ids)
+            .order_by("order__placed_at", "order_id", "id")
+            .values_list("order__contact_id", "order_id", "product_id", "product__name", "sku")
+        ):
+            if product_id is not None:
+                owned = bought[contact_id]
+                owned.pop(product_id, None)
+                owned[product_id] = None
+            if newest.get(contact_id) != order_id:
+                newest[contact_id] = order_id
+                items[order_id] = []
+            items[order_id].append(name or sku)
         orders: dict[int, dict[str, Any]] = {}
-        by_pk: dict[int, dict[str, Any]] = {}
-        for pk, contact_id, number, placed_at, total, currency in (
-            Order.objects.filter(query)
-            .order_by("pk")
-            .values_list("pk", "contact_id", "external_id", "placed_at", "total", "currency")
-        ):
-            order = {
-                "number": number,
-                "date": placed_at,
-                "total": total,
-                "currency": currency,
-                "items": [],
-            }
-            orders[contact_id] = by_pk[pk] = order
-        for order_id, name, sku in OrderLine.objects.filter(order_id__in=by_pk).values_list(
-            "order_id", "product__name", "sku"
-        ):
-            by_pk[order_id]["items"].append(name or sku)
-        return orders
+        if last_order and newest:
+            for pk, contact_id, number, placed_at, total, currency in Order.objects.filter(
+                pk__in=list(newest.values())
+            ).values_list("pk", "contact_id", "external_id", "placed_at", "total", "currency"):
+                orders[contact_id] = {
+                    "number": number,
+                    "date": placed_at,
+                    "total": total,
+                    "currency": currency,
+                    "items": items[pk],
+                }
+        return {pk: list(owned) for pk, owned in bought.items()}, orders
 
     def _context(
         self, row: tuple[Any, ...], last_order: dict[str, Any] | None, purchased: list[int]
@@ -140,7 +177,7 @@ class ContextBuilder:
         (
             contact_id, email, given, family, honorific, city, region, country, locale,
             timezone_name, audience, birthday, interests, custom, personalised, company,
-            first_order_at, lapses_at, order_count, total_spent, _last_order_at,
+            first_order_at, lapses_at, order_count, total_spent,
         ) = row  # fmt: skip
         locale = locale or self.default_locale
         stage = lifecycle_stage(first_order_at, lapses_at, order_count, self.now, self.new_days)
@@ -166,9 +203,9 @@ class ContextBuilder:
                 city=city,
                 region=region,
                 birthday=birthday,
-                interests=interests,
+                interests=interests or [],
                 company=company or "",
-                custom=custom,
+                custom=custom or {},
                 last_order=last_order,
             )
         else:  # the contact asked for the same email everyone gets
@@ -187,33 +224,48 @@ class ContextBuilder:
                 last_order=None,
             )
         source = self.sender.key
-        return {
+        context = {
             "contact": contact,
             "workspace": self.workspace,
             "campaign": self.campaign,
-            "unsubscribe_url": contact_link("unsubscribe", contact_id, source),
-            "preferences_url": contact_link("preferences", contact_id, source),
-            "view_online_url": contact_link("view", contact_id, source),
             "today": self.now.astimezone(_zone(timezone_name)).date(),
             "recommendations": self._recommendations(
-                purchased if personalised else [], interests if personalised else []
+                purchased if personalised else [], (interests or []) if personalised else []
             ),
             "coupon": self._coupon(contact_id),
         }
+        for name, kind in self._links:  # signing costs; only the links the template shows
+            context[name] = contact_link(kind, contact_id, source)
+        return context
 
     def _recommendations(
         self, purchased: list[int], interests: list[str]
-    ) -> Callable[..., list[RecommendedProduct]]:
+    ) -> Callable[..., list[dict[str, Any]]]:
         recommender = self.recommender
+        shown = self._product_view
 
-        def recommendations(n: int = 4) -> list[RecommendedProduct]:
+        chosen: dict[int, list[dict[str, Any]]] = {}  # the HTML and text parts ask alike
+
+        def recommendations(n: int = 4) -> list[dict[str, Any]]:
+            if n in chosen:
+                return chosen[n]
             if recommender is None:
-                return []
-            if not purchased and not interests:
-                return recommender.generic(n)
-            return recommender.recommend(purchased, interests, n)
+                products = []
+            elif not purchased and not interests:
+                products = [shown(p) for p in recommender.generic(n)]
+            else:
+                products = [shown(p) for p in recommender.recommend(purchased, interests, n)]
+            chosen[n] = products
+            return products
 
         return recommendations
+
+    def _product_view(self, product: RecommendedProduct) -> dict[str, Any]:
+        """A product as templates see it: a plain dict, made once per product per send."""
+        view = self._products.get(product.id)
+        if view is None:
+            view = self._products[product.id] = product_view(product)
+        return view
 
     def _coupon(self, contact_id: int) -> Callable[[str], str]:
         lookup = self.coupons
@@ -222,6 +274,18 @@ class ContextBuilder:
             return lookup(series, contact_id) if lookup is not None else ""
 
         return coupon
+
+
+def product_view(product: RecommendedProduct) -> dict[str, Any]:
+    return {
+        "name": product.name,
+        "sku": product.sku,
+        "category": product.category,
+        "price": product.price,
+        "currency": product.currency,
+        "url": product.url,
+        "image_url": product.image_url,
+    }
 
 
 def sample_context(usage: Usage, locale: str = "en") -> Mapping[str, Any]:
@@ -276,6 +340,6 @@ def sample_context(usage: Usage, locale: str = "en") -> Mapping[str, Any]:
         "preferences_url": "https://example.com/e/preferences/sample",
         "view_online_url": "https://example.com/e/view/sample",
         "today": now.date(),
-        "recommendations": lambda n=4: [product] * min(n, 12),
+        "recommendations": lambda n=4: [product_view(product)] * min(n, 12),
         "coupon": lambda series: f"{series}-SAMPLE",
     }

@@ -13,7 +13,9 @@ hanging or eating memory:
   a chain of ``{% set %}`` stops after a few steps;
 - string methods are an allow-list, and integer arguments to calls and filters are bounded (no
   ``"x".center(10**9)``);
-- the rendered output is counted as it streams and cut off at the limit.
+- the output is charged to a budget as it is produced: every printed value, and a loop body's
+  fixed text once per pass, so the render stops at the limit (the template's own text outside
+  loops is bounded by the size of a template).
 """
 
 from __future__ import annotations
@@ -50,6 +52,14 @@ SAFE_STR_METHODS = frozenset(
         "strip", "swapcase", "title", "upper",
     }
 )  # fmt: skip
+# Filters whose arguments can make their output far larger than their input, or that build
+# structures sized by a number; the others are bounded by their input and run unwrapped.
+GUARDED_FILTERS = frozenset(
+    {
+        "batch", "center", "filesizeformat", "format", "indent", "join", "replace", "round",
+        "slice", "truncate", "wordwrap",
+    }
+)  # fmt: skip
 _WIDE_FORMAT = re.compile(r"%[-#0 +]*(?:\*|\d{4,})|\{[^{}]*:[^{}]*(?:\d{4,})")
 
 
@@ -62,6 +72,15 @@ class _Budget:
     iterations_left: int
     deadline: float
     ticks: int = 0
+    output_left: int = MAX_OUTPUT_CHARS
+
+    def spend_output(self, size: int) -> None:
+        self.output_left -= size
+        if self.output_left < 0:
+            raise RenderLimitExceeded(
+                f"the message grew beyond {MAX_OUTPUT_CHARS:,} characters; email clients "
+                "cut messages far shorter than that"
+            )
 
     def tick(self) -> None:
         self.ticks += 1
@@ -194,10 +213,31 @@ class _GuardedCodeGenerator(CodeGenerator):
     """Routes loops, concatenation and container literals through the budget checks."""
 
     def visit_For(self, node: nodes.For, frame: Frame) -> None:
+        # Each pass prints the loop body's fixed text again: charge it against the output
+        # budget per iteration (values printed inside are charged by ``_finalize``).
+        fixed_text = sum(
+            len(data.data) for part in node.body for data in part.find_all(nodes.TemplateData)
+        )
         node.iter = nodes.Call(
-            nodes.EnvironmentAttribute("guard_iter"), [node.iter], [], None, None
+            nodes.EnvironmentAttribute("guard_iter"),
+            [node.iter, nodes.Const(fixed_text)],
+            [],
+            None,
+            None,
+            lineno=node.iter.lineno,
         )
         super().visit_For(node, frame)
+
+    def visit_Call(self, node: nodes.Call, frame: Frame, forward_caller: bool = False) -> None:
+        hook = node.node
+        if isinstance(hook, nodes.EnvironmentAttribute) and hook.name == "guard_iter":
+            # Our own hook (templates cannot name environment attributes): called directly,
+            # without the sandbox's checks for calls a template makes.
+            self.write("environment.guard_iter(")
+            self.visit(node.args[0], frame)
+            self.write(f", {int(node.args[1].as_const())})")
+            return
+        super().visit_Call(node, frame, forward_caller=forward_caller)
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         self.write("environment.guard_text(")
@@ -248,7 +288,10 @@ class RapportSandbox(ImmutableSandboxedEnvironment):
         self.globals["range"] = bounded_range
         for name in ("pprint", "xmlattr"):
             self.filters.pop(name, None)
-        self.filters = {name: guard_filter(name, f) for name, f in self.filters.items()}
+        self.filters = {
+            name: guard_filter(name, f) if name in GUARDED_FILTERS else f
+            for name, f in self.filters.items()
+        }
 
     # -- what a template may touch ------------------------------------------------------------
 
@@ -296,7 +339,7 @@ class RapportSandbox(ImmutableSandboxedEnvironment):
     # -- hooks the generated code calls -------------------------------------------------------
 
     @staticmethod
-    def guard_iter(iterable: Iterable[Any]) -> Iterator[Any]:
+    def guard_iter(iterable: Iterable[Any], fixed_text: int = 0) -> Iterator[Any]:
         budget = _current()
         for item in iterable:
             budget.iterations_left -= 1
@@ -306,6 +349,8 @@ class RapportSandbox(ImmutableSandboxedEnvironment):
                     "a loop inside a loop multiplies its length"
                 )
             budget.tick()
+            if fixed_text:
+                budget.spend_output(fixed_text)
             yield item
 
     @staticmethod
@@ -332,7 +377,13 @@ def _precheck_str_method(text: str, name: str, args: tuple[Any, ...]) -> None:
 
 
 def _finalize(value: Any) -> Any:
-    """Every ``{{ … }}`` passes through here before it is printed."""
-    if isinstance(value, (list, tuple, dict, set)):
+    """Every ``{{ … }}`` passes through here before it is printed: its size is charged to the
+    render's output budget, so the output need not be counted piece by piece afterwards."""
+    budget = _budget.get()
+    if budget is not None:
+        budget.output_left -= len(value) if type(value) is str else _weight(value)
+        if budget.output_left < 0:
+            budget.spend_output(0)  # raises, with the message
+    elif isinstance(value, (list, tuple, dict, set)):
         _check_size(_weight(value), "a printed list")
     return value
