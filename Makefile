@@ -39,6 +39,8 @@ lint: install
 bench: install
 	$(BIN)/python bench/import_contacts.py $(IMPORT_BENCH_ARGS)
 	$(BIN)/python bench/segments.py $(SEGMENT_BENCH_ARGS)
+	$(BIN)/python bench/render.py $(RENDER_BENCH_ARGS)
+	$(BIN)/python bench/recommend.py $(RECOMMEND_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from django.conf import settings
 
 
@@ -11,3 +16,17 @@ def current_database_url() -> str:
     if db["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{db['NAME']}"
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def run_cli(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """``rapport ARGS`` in a child process on this test's database."""
+    env = dict(
+        os.environ, RAPPORT_DATA_DIR=str(tmp_path), RAPPORT_DATABASE_URL=current_database_url()
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "rapport.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )

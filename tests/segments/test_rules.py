@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -13,7 +10,7 @@ from rapport.crm.models import Contact, CustomField
 from rapport.segments.queries import count_rules, rule_queryset
 from rapport.segments.rules import RuleError, parse_rules
 from tests.factories import make_contact
-from tests.helpers import current_database_url
+from tests.helpers import run_cli
 
 pytestmark = pytest.mark.django_db
 
@@ -137,19 +134,6 @@ def test_custom_fields_are_typed_by_their_definition():
         parse_rules({"field": "custom.score", "op": "gt", "value": "five"})
 
 
-def _cli(*args: str, tmp_path) -> subprocess.CompletedProcess[str]:
-    env = dict(
-        os.environ, RAPPORT_DATA_DIR=str(tmp_path), RAPPORT_DATABASE_URL=current_database_url()
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "rapport.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 @pytest.mark.django_db(transaction=True)
 def test_cli_count_prints_count_and_ms_and_exit_code_2_on_errors(tmp_path):
     make_contact(country="CN")
@@ -158,7 +142,7 @@ def test_cli_count_prints_count_and_ms_and_exit_code_2_on_errors(tmp_path):
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps({"field": "country", "op": "eq", "value": "cn"}))
 
-    done = _cli("segment", "count", str(rules), "--json", tmp_path=tmp_path)
+    done = run_cli("segment", "count", str(rules), "--json", tmp_path=tmp_path)
 
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
@@ -175,21 +159,21 @@ def test_cli_count_prints_count_and_ms_and_exit_code_2_on_errors(tmp_path):
             }
         )
     )
-    bad = _cli("segment", "count", str(rules), "--json", tmp_path=tmp_path)
+    bad = run_cli("segment", "count", str(rules), "--json", tmp_path=tmp_path)
     assert bad.returncode == 2
     assert "all[1].field" in bad.stderr
 
 
 @pytest.mark.django_db(transaction=True)
 def test_cli_lists_builtins_and_exports_a_segment(tmp_path):
-    listed = _cli("segment", "list", "--json", tmp_path=tmp_path)
+    listed = run_cli("segment", "list", "--json", tmp_path=tmp_path)
     assert listed.returncode == 0, listed.stderr
     names = {item["name"] for item in json.loads(listed.stdout)}
     assert {"Potential customers", "Lapsed customers", "VIP"} <= names
 
     make_contact(email="prospect@example.com", status="subscribed")
     out = tmp_path / "potential.csv"
-    exported = _cli("segment", "export", "Potential customers", str(out), tmp_path=tmp_path)
+    exported = run_cli("segment", "export", "Potential customers", str(out), tmp_path=tmp_path)
     assert exported.returncode == 0, exported.stderr
     assert "prospect@example.com" in out.read_text(encoding="utf-8-sig")
 

@@ -23,6 +23,7 @@ PYTHON_SOURCES = (
     "web/*.py",
     "web/views/*.py",
     "crm/models.py",
+    "content/models.py",
     "accounts/models.py",
     "accounts/roles.py",
     "settings/__init__.py",
