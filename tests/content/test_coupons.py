@@ -10,8 +10,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from rapport.content.context import ContextBuilder, Sender
 from rapport.content.coupons import ensure_builtin_series, issue_codes, new_code
 from rapport.content.models import Coupon, CouponRedemption, CouponSeries
+from rapport.content.services import TemplateContent, check_content, compile_content
 from rapport.crm.models import Contact
 from rapport.crm.services import OrderLineInput, create_order
 from tests.factories import make_contact, make_product, make_user
@@ -114,3 +116,22 @@ def test_expired_shared_and_foreign_codes() -> None:
 
     reasons = dict(CouponRedemption.objects.values_list("order__external_id", "reason"))
     assert reasons == {"E-1": "expired", "E-2": "issued to another contact"}
+
+
+@pytest.mark.django_db
+def test_a_send_issues_each_contacts_code_once_per_batch_and_renders_it() -> None:
+    ensure_builtin_series()
+    people = [make_contact() for _ in range(3)]
+    content = TemplateContent(subject="x", html='<p>{{ coupon("BDAY") }}</p>')
+    usage = check_content(content)
+    builder = ContextBuilder(
+        sender=Sender("journey:9"), usage=usage, now=timezone.now(), issue_coupons=True
+    )
+    compiled = compile_content(content)
+    first = [compiled.render(c).html for c in builder.build([p.pk for p in people])]
+    again = [compiled.render(c).html for c in builder.build([p.pk for p in people])]
+
+    assert first == again
+    assert len(set(first)) == 3
+    assert Coupon.objects.filter(issued_for="journey:9").count() == 3
+    assert all(html.startswith("<p>BDAY-") for html in first)

@@ -20,6 +20,7 @@ from django.db.models import JSONField, Value
 
 from rapport.content import formatting
 from rapport.content.checks import Usage
+from rapport.content.coupons import issue_codes
 from rapport.content.links import contact_link
 from rapport.content.models import Workspace
 from rapport.content.recommend import RecommendedProduct, Recommender
@@ -95,7 +96,13 @@ class ContextBuilder:
         now: dt.datetime,
         recommender: Recommender | None = None,
         coupons: CouponLookup | None = None,
+        issue_coupons: bool = False,
     ) -> None:
+        """``coupons`` answers ``coupon("SERIES")`` (previews show existing codes); with
+        ``issue_coupons`` each batch issues the codes its template uses, one per contact and
+        sender, before rendering, in one insert per series."""
+        self.issue_coupons = issue_coupons
+        self._issued: dict[str, dict[int, str]] = {}
         self.sender = sender
         self.usage = usage
         self.now = now
@@ -122,6 +129,11 @@ class ContextBuilder:
             row[0]: row
             for row in Contact.objects.filter(pk__in=contact_ids).values_list(*self._columns)
         }
+        if self.issue_coupons:
+            self._issued = {
+                series: issue_codes(series, list(rows), self.sender.key)
+                for series in sorted(self.usage.coupon_series)
+            }
         wants_last_order = "last_order" in self.usage.contact_fields
         wants_purchases = bool(self.usage.recommendations and self.recommender)
         purchases, last_orders = (
@@ -269,8 +281,11 @@ class ContextBuilder:
 
     def _coupon(self, contact_id: int) -> Callable[[str], str]:
         lookup = self.coupons
+        issued = self._issued
 
         def coupon(series: str) -> str:
+            if series in issued:
+                return issued[series].get(contact_id, "")
             return lookup(series, contact_id) if lookup is not None else ""
 
         return coupon
