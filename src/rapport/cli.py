@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+from rapport.cli_campaigns import campaign_app
 from rapport.cli_content import recommend_command, template_app
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ app.add_typer(user_app, name="user")
 segment_app = typer.Typer(help="Segments: count rules, list, export members.", no_args_is_help=True)
 app.add_typer(segment_app, name="segment")
 app.add_typer(template_app, name="template")
+app.add_typer(campaign_app, name="campaign")
 app.command("recommend")(recommend_command)
 console = Console(stderr=True)
 

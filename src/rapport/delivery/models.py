@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class CaughtMessage(models.Model):
@@ -15,3 +16,64 @@ class CaughtMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.received_at:%Y-%m-%d %H:%M} {self.subject}"
+
+
+class DeliveryState(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Handed to the server")  # claimed; becomes sent on the 250
+    SENT = "sent", _("Sent")
+    DEFERRED = "deferred", _("Deferred")  # a 4xx or a dropped line: retried with backoff
+    FAILED = "failed", _("Failed")
+    UNKNOWN = "unknown", _("Unknown")  # found claimed after a crash: never resent unasked
+    SKIPPED = "skipped", _("Skipped")  # suppressed or unsubscribed before its turn
+    CAPPED = "capped", _("Capped")  # over the contact's frequency cap
+
+
+class Delivery(models.Model):
+    """One message of one campaign to one contact; the unique pair is what keeps every
+    recipient to one message, whatever the number of workers or crashes."""
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="deliveries"
+    )
+    contact = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=8, choices=DeliveryState.choices, default="queued")
+    due_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    message_id = models.CharField(max_length=200, blank=True)
+    response = models.CharField(max_length=500, blank=True)  # the server's last answer
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "contact"], name="delivery_once")
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "state", "due_at"], name="delivery_work"),
+            models.Index(fields=["contact", "sent_at"], name="delivery_contact_sent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.contact_id} {self.state}"
+
+
+class SuppressionReason(models.TextChoices):
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+    HARD_BOUNCE = "bounced", _("Hard bounce")
+    COMPLAINED = "complained", _("Complained")
+    BLOCKED = "blocked", _("Blocked by staff")
+    ERASED = "erased", _("Erased on request")
+
+
+class Suppression(models.Model):
+    """The one global do-not-send list, by address: it outlives the contact row (an erased
+    contact must not come back through the next import)."""
+
+    email = models.CharField(max_length=254, unique=True)  # normalised, lower case
+    reason = models.CharField(max_length=12, choices=SuppressionReason.choices)
+    source = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.reason})"

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "rapport.automation",
     "rapport.segments",
     "rapport.content",
+    "rapport.campaigns",
     "rapport.api",
     "rapport.web",
 ]

@@ -1,0 +1,250 @@
+"""Campaign writes: creating one, and every move of its state machine.
+
+    draft ──► scheduled ──► sending ──► sent
+      │           │          │  ▲
+      │           ▼          ▼  │
+      └──────► cancelled ◄─ paused
+
+A move is checked against the table below inside a row lock, recorded with who made it and
+why, and audited; starting to send fixes the template version and queues one delivery row
+per recipient (unique per campaign and contact).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from rapport.accounts.access import require
+from rapport.accounts.models import User
+from rapport.accounts.roles import Perm
+from rapport.accounts.services import record_audit
+from rapport.campaigns.audience import audience_queryset
+from rapport.campaigns.models import (
+    Campaign,
+    CampaignAudience,
+    CampaignState,
+    CampaignTransition,
+    ScheduleMode,
+)
+from rapport.content.models import Workspace
+from rapport.content.services import current_version, get_template_for
+from rapport.delivery.models import Delivery, DeliveryState
+from rapport.errors import Conflict, InvalidInput, NotFound
+from rapport.segments.services import get_segment_for
+
+ALLOWED: dict[str, frozenset[str]] = {
+    CampaignState.DRAFT: frozenset({CampaignState.SCHEDULED, CampaignState.SENDING,
+                                    CampaignState.CANCELLED}),
+    CampaignState.SCHEDULED: frozenset({CampaignState.SENDING, CampaignState.DRAFT,
+                                        CampaignState.PAUSED, CampaignState.CANCELLED}),
+    CampaignState.SENDING: frozenset({CampaignState.PAUSED, CampaignState.SENT,
+                                      CampaignState.CANCELLED}),
+    CampaignState.PAUSED: frozenset({CampaignState.SENDING, CampaignState.CANCELLED}),
+    CampaignState.SENT: frozenset(),
+    CampaignState.CANCELLED: frozenset(),
+}  # fmt: skip
+MATERIALISE_BATCH = 5000
+
+
+def get_campaign_for(user: User | None, ref: int | str) -> Campaign:
+    if user is not None:
+        require(user, Perm.VIEW_CONTACTS)
+    query = Campaign.objects.select_related("template", "version")
+    campaign = (
+        query.filter(pk=int(ref)).first()
+        if isinstance(ref, int) or str(ref).isdigit()
+        else query.filter(name=ref).first()
+    )
+    if campaign is None:
+        raise NotFound(f"There is no campaign {ref!r}.")
+    return campaign
+
+
+@transaction.atomic
+def create_campaign(
+    *,
+    name: str,
+    template: int | str,
+    audience: Sequence[int | str],
+    exclude: Sequence[int | str] = (),
+    schedule_mode: str = ScheduleMode.NOW,
+    send_at: dt.datetime | None = None,
+    acting_user: User | None,
+) -> Campaign:
+    if acting_user is not None:
+        require(acting_user, Perm.EDIT_CONTENT)
+    name = name.strip()
+    if not name:
+        raise InvalidInput("A campaign needs a name.", field="name")
+    if Campaign.objects.filter(name=name).exists():
+        raise Conflict(f"There is already a campaign called {name!r}.")
+    if not audience:
+        raise InvalidInput("Choose at least one segment or list to send to.", field="audience")
+    if schedule_mode not in ScheduleMode.values:
+        raise InvalidInput(f"{schedule_mode!r} is not a schedule.", field="schedule_mode")
+    if schedule_mode == ScheduleMode.AT and send_at is None:
+        raise InvalidInput("Say when to send.", field="send_at")
+    found_template = get_template_for(None, template)
+    current_version(found_template)  # a template with nothing saved cannot be sent
+    campaign = Campaign.objects.create(
+        name=name,
+        template=found_template,
+        schedule_mode=schedule_mode,
+        send_at=send_at,
+        created_by=acting_user,
+    )
+    for refs, excluded in ((audience, False), (exclude, True)):
+        for ref in refs:
+            segment = get_segment_for(None, ref)
+            CampaignAudience.objects.get_or_create(
+                campaign=campaign, segment=segment, defaults={"exclude": excluded}
+            )
+    record_audit(acting_user, "campaign.create", target_type="campaign", target_id=campaign.pk)
+    return campaign
+
+
+def _move(campaign_id: int, to_state: str, *, acting_user: User | None, reason: str) -> Campaign:
+    campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
+    if campaign is None:
+        raise NotFound(f"There is no campaign {campaign_id}.")
+    if to_state not in ALLOWED[campaign.state]:
+        raise Conflict(
+            f"The campaign {campaign.name!r} is {campaign.state}; it cannot become {to_state}."
+        )
+    CampaignTransition.objects.create(
+        campaign=campaign,
+        from_state=campaign.state,
+        to_state=to_state,
+        reason=reason,
+        actor=acting_user,
+    )
+    record_audit(
+        acting_user,
+        f"campaign.{to_state}",
+        target_type="campaign",
+        target_id=campaign.pk,
+        detail={"from": campaign.state, "reason": reason},
+    )
+    campaign.state = to_state
+    return campaign
+
+
+@transaction.atomic
+def start_campaign(
+    campaign_id: int, *, acting_user: User | None, now: dt.datetime | None = None
+) -> Campaign:
+    """Fix the version, queue a delivery per recipient and start (or schedule) sending."""
+    if acting_user is not None:
+        require(acting_user, Perm.EDIT_CONTENT)
+    if not Workspace.current().postal_address.strip():
+        raise InvalidInput(
+            "Set the organisation's postal address first (Settings): the law in most countries "
+            "requires it in every marketing email.",
+            field="postal_address",
+        )
+    now = now or timezone.now()
+    current = get_campaign_for(None, campaign_id)
+    if current.state != CampaignState.DRAFT:
+        raise Conflict(
+            f"The campaign {current.name!r} is {current.state}; only a draft can be started "
+            "(resume a paused one)."
+        )
+    due = current.send_at if current.schedule_mode == ScheduleMode.AT and current.send_at else now
+    to_state = CampaignState.SCHEDULED if due > now else CampaignState.SENDING
+    campaign = _move(campaign_id, to_state, acting_user=acting_user, reason="started")
+    campaign.version = current_version(campaign.template)
+    campaign.started_at = now
+    campaign.save(update_fields=["state", "version", "started_at"])
+    queue_deliveries(campaign, due_at=due, now=now)
+    return campaign
+
+
+def queue_deliveries(campaign: Campaign, *, due_at: dt.datetime, now: dt.datetime) -> int:
+    """One queued row per recipient, streamed in id order; a rerun adds only the missing."""
+    queued = 0
+    last_id = 0
+    audience = audience_queryset(campaign, now=now).order_by("pk").values_list("pk", flat=True)
+    while True:
+        ids = list(audience.filter(pk__gt=last_id)[:MATERIALISE_BATCH])
+        if not ids:
+            return queued
+        Delivery.objects.bulk_create(
+            [Delivery(campaign=campaign, contact_id=cid, due_at=due_at) for cid in ids],
+            ignore_conflicts=True,
+        )
+        queued += len(ids)
+        last_id = ids[-1]
+
+
+@transaction.atomic
+def pause_campaign(campaign_id: int, *, acting_user: User | None, reason: str = "") -> Campaign:
+    if acting_user is not None:
+        require(acting_user, Perm.EDIT_CONTENT)
+    campaign = _move(campaign_id, CampaignState.PAUSED, acting_user=acting_user, reason=reason)
+    campaign.save(update_fields=["state"])
+    return campaign
+
+
+@transaction.atomic
+def resume_campaign(campaign_id: int, *, acting_user: User | None) -> Campaign:
+    if acting_user is not None:
+        require(acting_user, Perm.EDIT_CONTENT)
+    campaign = _move(campaign_id, CampaignState.SENDING, acting_user=acting_user, reason="resumed")
+    campaign.save(update_fields=["state"])
+    return campaign
+
+
+@transaction.atomic
+def cancel_campaign(campaign_id: int, *, acting_user: User | None) -> Campaign:
+    """Stop for good; rows not yet handed over are skipped, sent ones stay sent."""
+    if acting_user is not None:
+        require(acting_user, Perm.EDIT_CONTENT)
+    campaign = _move(
+        campaign_id, CampaignState.CANCELLED, acting_user=acting_user, reason="cancelled"
+    )
+    campaign.finished_at = timezone.now()
+    campaign.save(update_fields=["state", "finished_at"])
+    Delivery.objects.filter(
+        campaign=campaign, state__in=[DeliveryState.QUEUED, DeliveryState.DEFERRED]
+    ).update(state=DeliveryState.SKIPPED, response="campaign cancelled")
+    return campaign
+
+
+def finish_if_done(campaign_id: int) -> bool:
+    """Mark a sending campaign sent once no row is waiting or in flight."""
+    waiting = Delivery.objects.filter(
+        campaign_id=campaign_id,
+        state__in=[DeliveryState.QUEUED, DeliveryState.DEFERRED, DeliveryState.SENDING],
+    )
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if campaign.state != CampaignState.SENDING or waiting.exists():
+            return False
+        _move(campaign_id, CampaignState.SENT, acting_user=None, reason="every recipient done")
+        Campaign.objects.filter(pk=campaign_id).update(
+            state=CampaignState.SENT, finished_at=timezone.now()
+        )
+    return True
+
+
+STATUS_KEYS = ("sent", "failed", "deferred", "unknown", "skipped", "capped")
+
+
+def campaign_status(campaign: Campaign) -> dict[str, Any]:
+    """``{"state", "audience", "sent", "failed", "deferred", "unknown", "skipped", "capped"}``;
+    queued and in-flight rows count in the audience only."""
+    counts = dict(
+        Delivery.objects.filter(campaign=campaign)
+        .values_list("state")
+        .annotate(n=Count("pk"))
+        .values_list("state", "n")
+    )
+    status: dict[str, Any] = {"state": campaign.state, "audience": sum(counts.values())}
+    status.update({key: counts.get(key, 0) for key in STATUS_KEYS})
+    return status

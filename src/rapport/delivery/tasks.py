@@ -1,0 +1,16 @@
+"""Background tasks of the delivery app: they take ids and hand the work on."""
+
+from __future__ import annotations
+
+from django.tasks import task
+
+
+@task(queue_name="send")
+def send_campaign(campaign_id: int) -> None:
+    """Send what is due now; safe to run twice or on several workers at once."""
+    from rapport.campaigns.services import get_campaign_for  # noqa: PLC0415 - light start-up
+    from rapport.delivery.pipeline import CampaignSender, default_transport  # noqa: PLC0415
+
+    campaign = get_campaign_for(None, campaign_id)
+    with default_transport() as transport:
+        CampaignSender(campaign, transport).run()

@@ -1,0 +1,184 @@
+"""A campaign end to end against a real SMTP server that accepts, refuses and defers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from rapport.campaigns.models import CampaignState
+from rapport.campaigns.services import (
+    campaign_status,
+    create_campaign,
+    get_campaign_for,
+    pause_campaign,
+    start_campaign,
+)
+from rapport.content.models import Workspace
+from rapport.content.services import TemplateContent, create_template
+from rapport.crm.models import Contact, ContactStatus
+from rapport.delivery.models import Delivery, DeliveryState, Suppression
+from rapport.delivery.pipeline import LEASE, CampaignSender, claim
+from rapport.delivery.transport import SmtpTransport
+from rapport.errors import Conflict, InvalidInput
+from rapport.segments.models import Segment, SegmentKind, SegmentMember
+from tests.factories import make_contact
+from tests.smtp_server import ScriptedHandler, smtp_server
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = timezone.now()
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[ScriptedHandler, int]]:
+    with smtp_server() as running:
+        yield running
+
+
+def _campaign(count: int = 4, **contact: Any) -> int:
+    workspace = Workspace.current()
+    workspace.postal_address = "1 Nanjing Road, Shanghai"
+    workspace.save()
+    people = [make_contact(email=f"p{n}@example.com", status="subscribed", **contact)
+              for n in range(count)]  # fmt: skip
+    listing = Segment.objects.create(name="Everyone", kind=SegmentKind.STATIC)
+    SegmentMember.objects.bulk_create(SegmentMember(segment=listing, contact=p) for p in people)
+    create_template(
+        name="Hello",
+        content=TemplateContent(
+            subject="Hi {{ contact.first_name }}",
+            html='<p>Hello {{ contact.first_name }}</p><a href="{{ unsubscribe_url }}">Leave</a>',
+        ),
+        acting_user=None,
+    )
+    campaign = create_campaign(
+        name="Spring", template="Hello", audience=["Everyone"], acting_user=None
+    )
+    return campaign.pk
+
+
+def _send(campaign_id: int, port: int, clock: Clock | None = None) -> None:
+    campaign = get_campaign_for(None, campaign_id)
+    with SmtpTransport(f"smtp://127.0.0.1:{port}") as transport:
+        CampaignSender(campaign, transport, clock=clock or timezone.now).run()
+
+
+def test_everyone_gets_one_personal_message_and_the_campaign_ends_sent(server: Any) -> None:
+    handler, port = server
+    campaign_id = _campaign(given_name="Mei")
+    start_campaign(campaign_id, acting_user=None)
+
+    _send(campaign_id, port)
+
+    assert sorted(r.recipient for r in handler.received) == [f"p{n}@example.com" for n in range(4)]
+    assert len({r.message_id for r in handler.received}) == 4
+    message = email.message_from_bytes(handler.received[0].raw, policy=email.policy.default)
+    assert message["Subject"] == "Hi Mei"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["List-Unsubscribe"].strip().startswith("<http")
+    status = campaign_status(get_campaign_for(None, campaign_id))
+    assert status == {
+        "state": "sent", "audience": 4, "sent": 4, "failed": 0, "deferred": 0, "unknown": 0,
+        "skipped": 0, "capped": 0,
+    }  # fmt: skip
+    _send(campaign_id, port)  # a second worker, or the same one again: nothing more
+    assert len(handler.received) == 4
+
+
+def test_refusals_fail_and_suppress_and_soft_errors_retry_later(server: Any) -> None:
+    handler, port = server
+    handler.answers["p0@example.com"] = "550 5.1.1 no such user"
+    handler.answers["p1@example.com"] = "451 4.7.1 try later"
+    handler.answers["p2@example.com"] = "drop"
+    clock = Clock()
+    campaign_id = _campaign()
+    start_campaign(campaign_id, acting_user=None, now=clock.now)
+
+    _send(campaign_id, port, clock)
+
+    states = dict(Delivery.objects.values_list("contact__email", "state"))
+    assert states == {
+        "p0@example.com": "failed",
+        "p1@example.com": "deferred",
+        "p2@example.com": "deferred",
+        "p3@example.com": "sent",
+    }
+    assert Suppression.objects.filter(email="p0@example.com", reason="bounced").exists()
+    assert get_campaign_for(None, campaign_id).state == CampaignState.SENDING
+
+    handler.answers.clear()
+    _send(campaign_id, port, clock)  # not due yet
+    assert len(handler.received) == 1
+    clock.now += dt.timedelta(minutes=6)
+    _send(campaign_id, port, clock)
+
+    assert sorted(r.recipient for r in handler.received) == [
+        "p1@example.com", "p2@example.com", "p3@example.com"
+    ]  # fmt: skip
+    assert get_campaign_for(None, campaign_id).state == CampaignState.SENT
+
+
+def test_an_unsubscribe_during_the_campaign_counts_for_the_rest_of_it(server: Any) -> None:
+    handler, port = server
+    campaign_id = _campaign()
+    start_campaign(campaign_id, acting_user=None)
+    Contact.objects.filter(email="p1@example.com").update(status=ContactStatus.UNSUBSCRIBED)
+    Suppression.objects.create(email="p2@example.com", reason="complained")
+
+    _send(campaign_id, port)
+
+    assert sorted(r.recipient for r in handler.received) == ["p0@example.com", "p3@example.com"]
+    status = campaign_status(get_campaign_for(None, campaign_id))
+    assert (status["sent"], status["skipped"]) == (2, 2)
+
+
+def test_rows_claimed_by_a_worker_that_died_become_unknown_and_are_not_resent(
+    server: Any,
+) -> None:
+    handler, port = server
+    clock = Clock()
+    campaign_id = _campaign()
+    start_campaign(campaign_id, acting_user=None, now=clock.now)
+    claim(campaign_id, now=clock.now, limit=2)  # a worker took two rows, then was killed
+
+    clock.now += LEASE + dt.timedelta(seconds=1)
+    _send(campaign_id, port, clock)
+
+    assert len(handler.received) == 2
+    status = campaign_status(get_campaign_for(None, campaign_id))
+    assert (status["sent"], status["unknown"]) == (2, 2)
+    assert status["state"] == "sent"
+
+
+def test_a_paused_campaign_sends_nothing_until_resumed(server: Any) -> None:
+    handler, port = server
+    campaign_id = _campaign()
+    start_campaign(campaign_id, acting_user=None)
+    pause_campaign(campaign_id, acting_user=None, reason="checking the links")
+
+    _send(campaign_id, port)
+
+    assert handler.received == []
+    assert Delivery.objects.filter(state=DeliveryState.QUEUED).count() == 4
+    with pytest.raises(Conflict):
+        start_campaign(campaign_id, acting_user=None)
+
+
+def test_sending_is_refused_until_the_postal_address_is_set() -> None:
+    campaign_id = _campaign()
+    Workspace.objects.update(postal_address="")
+    with pytest.raises(InvalidInput, match="postal address"):
+        start_campaign(campaign_id, acting_user=None)
+    assert get_campaign_for(None, campaign_id).state == CampaignState.DRAFT
