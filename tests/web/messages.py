@@ -77,7 +77,7 @@ def python_messages(paths: Iterable[Path]) -> Iterator[str | tuple[str, str]]:
 
 def ui_messages() -> set[str | tuple[str, str]]:
     found: set[str | tuple[str, str]] = set()
-    for template in sorted((SRC / "web" / "templates").rglob("*.html")):
+    for template in sorted(SRC.glob("*/templates/**/*.html")):
         found.update(template_messages(template.read_text(encoding="utf-8")))
     paths = [p for pattern in PYTHON_SOURCES for p in sorted(SRC.glob(pattern))]
     found.update(python_messages(paths))

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "rapport.segments",
     "rapport.content",
     "rapport.campaigns",
+    "rapport.tracking",
     "rapport.api",
     "rapport.web",
 ]
