@@ -21,6 +21,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from rapport.cli_campaigns import campaign_app
 from rapport.cli_content import recommend_command, template_app
+from rapport.cli_domains import domain_app
 
 app = typer.Typer(
     help="Rapport: customer email for businesses.", no_args_is_help=True, add_completion=False
@@ -33,6 +34,7 @@ segment_app = typer.Typer(help="Segments: count rules, list, export members.", n
 app.add_typer(segment_app, name="segment")
 app.add_typer(template_app, name="template")
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(domain_app, name="domain")
 app.command("recommend")(recommend_command)
 console = Console(stderr=True)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import re
 from collections.abc import Iterator
 from typing import Any
 
+import dkim
 import pytest
 from django.utils import timezone
 
@@ -22,6 +24,7 @@ from rapport.campaigns.services import (
 from rapport.content.models import Workspace
 from rapport.content.services import TemplateContent, create_template
 from rapport.crm.models import Contact, ContactStatus
+from rapport.delivery.domains import add_domain, records_to_publish
 from rapport.delivery.models import Delivery, DeliveryState, Suppression
 from rapport.delivery.pipeline import LEASE, CampaignSender, claim
 from rapport.delivery.transport import SmtpTransport
@@ -182,3 +185,28 @@ def test_sending_is_refused_until_the_postal_address_is_set() -> None:
     with pytest.raises(InvalidInput, match="postal address"):
         start_campaign(campaign_id, acting_user=None)
     assert get_campaign_for(None, campaign_id).state == CampaignState.DRAFT
+
+
+def test_messages_from_a_set_up_domain_carry_both_dkim_signatures(server: Any) -> None:
+    handler, port = server
+    campaign_id = _campaign(count=1)
+    Workspace.objects.update(from_email="news@shop.example.com")
+    domain = add_domain("shop.example.com", acting_user=None)
+    published = {
+        f"{record.name}.".encode(): record.value.encode() for record in records_to_publish(domain)
+    }
+    start_campaign(campaign_id, acting_user=None)
+
+    _send(campaign_id, port)
+
+    raw = handler.received[0].raw
+    assert raw.count(b"DKIM-Signature:") == 2
+    verifier = dkim.DKIM(raw)
+    lookups = lambda name, timeout=5: published.get(name)  # noqa: E731
+    assert verifier.verify(idx=0, dnsfunc=lookups)
+    assert verifier.verify(idx=1, dnsfunc=lookups)
+    signed = {
+        h.strip().lower()
+        for h in re.search(rb"h=([^;]+);", raw.replace(b"\r\n ", b"")).group(1).decode().split(":")
+    }
+    assert {"list-unsubscribe", "list-unsubscribe-post", "from", "subject"} <= signed

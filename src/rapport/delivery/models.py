@@ -77,3 +77,17 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} ({self.reason})"
+
+
+class SendingDomain(models.Model):
+    """A domain we send as, with its DKIM keys (RSA-2048 and Ed25519, RFC 8463 dual signing).
+    Keys are made by ``rapport domain add``; the DNS records to publish are derived from them."""
+
+    domain = models.CharField(max_length=253, unique=True)
+    selector = models.CharField(max_length=63, default="rapport")
+    rsa_private_key = models.BinaryField()
+    ed25519_private_key = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.domain

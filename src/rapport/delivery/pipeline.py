@@ -30,6 +30,8 @@ from rapport.content.services import compile_version, usage_of
 from rapport.crm.models import Contact
 from rapport.crm.names import display_name
 from rapport.delivery.compose import Envelope, compose, message_id
+from rapport.delivery.dkim import sign
+from rapport.delivery.domains import signing_keys
 from rapport.delivery.models import Delivery, DeliveryState, Suppression, SuppressionReason
 from rapport.delivery.transport import Answer, Outcome, SmtpTransport
 
@@ -126,6 +128,7 @@ class CampaignSender:
         self.from_email = campaign.from_email or self.version.from_email or workspace.from_email
         self.reply_to = campaign.reply_to or self.version.reply_to or workspace.reply_to
         self.domain = self.from_email.rpartition("@")[2] or "rapport.localhost"
+        self.keys = signing_keys(self.domain)
 
     def run(self, *, max_batches: int | None = None) -> SendReport:
         """Send until nothing is due, the campaign leaves ``sending``, or ``max_batches``."""
@@ -197,6 +200,8 @@ class CampaignSender:
             date=self.clock(),
         )
         data = compose(rendered, envelope, identifier)
+        if self.keys:
+            data = sign(data, self.keys)
         answer = self.transport.send(self.from_email, envelope.to_email, data)
         self._record(pk, answer, identifier, report)
 
