@@ -16,6 +16,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.db.models import JSONField, Value
 
 from rapport.content import formatting
@@ -45,13 +46,19 @@ _LINKS = (
 
 
 def _columns_for(usage: Usage) -> list[Any]:
-    """The contact columns to load; JSON and joined ones the template never shows are skipped
-    (parsing JSON per row is a good part of the cost of a batch)."""
+    """The contact columns to load: those the template never shows are replaced by a NULL, so
+    no JSON is parsed and no date converted for them (that is most of the cost of a batch)."""
     fields = usage.contact_fields
+    lifecycle = "lifecycle" in fields
     needed = {
         "custom": "custom" in fields,
         "interests": "interests" in fields or usage.recommendations > 0,
         "company__name": "company" in fields,
+        "birthday": "birthday" in fields,
+        "facts__first_order_at": lifecycle,
+        "facts__lapses_at": lifecycle,
+        "facts__order_count": lifecycle or "orders_count" in fields,
+        "facts__total_spent": "total_spent" in fields,
     }
     return [
         column if needed.get(column, True) else Value(None, output_field=JSONField())
@@ -119,6 +126,10 @@ class ContextBuilder:
         self.new_days = LifecycleSettings.current().new_days
         self._products: dict[int, dict[str, Any]] = {}
         self._columns = _columns_for(usage)
+        self.wants_lifecycle = "lifecycle" in usage.contact_fields
+        self.wants_country_name = "country_name" in usage.contact_fields
+        self.wants_today = "today" in usage.names or not usage.names
+        self.base_url: str = settings.BASE_URL
         self._links = tuple(
             (name, kind) for name, kind in _LINKS if name in usage.names or not usage.names
         )
@@ -192,14 +203,18 @@ class ContextBuilder:
             first_order_at, lapses_at, order_count, total_spent,
         ) = row  # fmt: skip
         locale = locale or self.default_locale
-        stage = lifecycle_stage(first_order_at, lapses_at, order_count, self.now, self.new_days)
+        stage = (
+            lifecycle_stage(first_order_at, lapses_at, order_count, self.now, self.new_days)
+            if self.wants_lifecycle
+            else ""
+        )
         contact: dict[str, Any] = {
             "email": email,
             "locale": locale,
             "timezone": timezone_name,
             "audience": audience,
             "country": country,
-            "country_name": _country_name(country, locale),
+            "country_name": _country_name(country, locale) if self.wants_country_name else "",
             "lifecycle": stage,
             "points": 0,
             "orders_count": order_count or 0,
@@ -236,18 +251,19 @@ class ContextBuilder:
                 last_order=None,
             )
         source = self.sender.key
-        context = {
+        context: dict[str, Any] = {
             "contact": contact,
             "workspace": self.workspace,
             "campaign": self.campaign,
-            "today": self.now.astimezone(_zone(timezone_name)).date(),
+            "today": self.now.astimezone(_zone(timezone_name)).date() if self.wants_today else None,
             "recommendations": self._recommendations(
                 purchased if personalised else [], (interests or []) if personalised else []
             ),
             "coupon": self._coupon(contact_id),
         }
+        base_url = self.base_url
         for name, kind in self._links:  # signing costs; only the links the template shows
-            context[name] = contact_link(kind, contact_id, source)
+            context[name] = contact_link(kind, contact_id, source, base_url=base_url)
         return context
 
     def _recommendations(

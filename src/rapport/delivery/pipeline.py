@@ -34,6 +34,7 @@ from rapport.delivery.dkim import sign
 from rapport.delivery.domains import signing_keys
 from rapport.delivery.models import Delivery, DeliveryState, Suppression, SuppressionReason
 from rapport.delivery.transport import Answer, Outcome, SmtpTransport
+from rapport.perf import fewer_gc_pauses
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,10 @@ class CampaignSender:
 
     def run(self, *, max_batches: int | None = None) -> SendReport:
         """Send until nothing is due, the campaign leaves ``sending``, or ``max_batches``."""
+        with fewer_gc_pauses():
+            return self._run(max_batches)
+
+    def _run(self, max_batches: int | None) -> SendReport:
         report = SendReport()
         recover_abandoned(self.campaign.pk, now=self.clock())
         batches = 0
