@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from rapport.cli_campaigns import campaign_app
+from rapport.cli_common import console, fail
 from rapport.cli_content import recommend_command, template_app
 from rapport.cli_domains import domain_app
 
@@ -36,12 +36,6 @@ app.add_typer(template_app, name="template")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(domain_app, name="domain")
 app.command("recommend")(recommend_command)
-console = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
 
 
 @app.command("import")
@@ -65,7 +59,7 @@ def import_command(
         try:
             mapping = json.loads(map_file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
-            _fail(f"cannot read the mapping {map_file}: {error}")
+            fail(f"cannot read the mapping {map_file}: {error}")
     if list_name:
         mapping["list"] = list_name
     with Progress(
@@ -86,7 +80,7 @@ def import_command(
         try:
             result = import_file(kind, path, mapping=mapping, acting_user=None, progress=progress)
         except RapportError as error:
-            _fail(error.message)
+            fail(error.message)
     payload = result.as_json()
     if as_json:
         typer.echo(json.dumps(payload, ensure_ascii=False))
@@ -112,7 +106,7 @@ def export_command(
     from rapport.crm.models import Contact  # noqa: PLC0415
 
     if what != "contacts":
-        _fail(f"cannot export {what!r}; only contacts for now.")
+        fail(f"cannot export {what!r}; only contacts for now.")
     count = export_contacts(Contact.objects.all(), path)
     record_audit(
         None, "export.contacts", target_type="file", target_id=path.name, detail={"count": count}
@@ -132,7 +126,7 @@ def token_create(
     try:
         issued = create_api_token(find_user(username), name, acting_user=None)
     except RapportError as error:
-        _fail(error.message)
+        fail(error.message)
     typer.echo(issued.token)
 
 
@@ -160,7 +154,7 @@ def user_create(
             acting_user=None,
         )
     except RapportError as error:
-        _fail(error.message)
+        fail(error.message)
     console.print(f"created {user.username} ({user.role})")
 
 
@@ -176,11 +170,11 @@ def segment_count(
     try:
         rules = json.loads(rules_file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        _fail(f"cannot read the rules in {rules_file}: {error}")
+        fail(f"cannot read the rules in {rules_file}: {error}")
     try:
         result = count_rules(rules)
     except RapportError as error:
-        _fail(error.message)
+        fail(error.message)
     if as_json:
         typer.echo(json.dumps({"count": result.count, "ms": result.ms}))
     else:
@@ -219,7 +213,7 @@ def segment_export(
         found = get_segment_for(None, segment)
         count = export_contacts(segment_queryset(found), path)
     except RapportError as error:
-        _fail(error.message)
+        fail(error.message)
     record_audit(
         None,
         "export.segment",
@@ -257,7 +251,7 @@ def demo_command(
             summary = build_demo_shop(contacts=contacts, seed=seed, progress=progress, force=force)
         except RapportError as error:
             bar.stop()
-            _fail(error.message)
+            fail(error.message)
     console.print(summary.describe())
 
 

@@ -7,16 +7,11 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from rapport.cli_common import fail
 
 campaign_app = typer.Typer(help="Campaigns: create, send, pause, resume, cancel, status.",
                            no_args_is_help=True)  # fmt: skip
-console = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
 
 
 @campaign_app.command("create")
@@ -41,7 +36,7 @@ def campaign_create(
             acting_user=None,
         )  # fmt: skip
     except RapportError as error:
-        _fail(error.message)
+        fail(error.message)
     typer.echo(campaign.pk)
 
 
@@ -64,7 +59,7 @@ def campaign_send(
             found = start_campaign(found.pk, acting_user=None)
         found = get_campaign_for(None, found.pk)
     except RapportError as error:
-        _fail(error.message)
+        fail(error.message)
     if wait:
         with default_transport() as transport:
             CampaignSender(found, transport).run()
@@ -86,7 +81,7 @@ def _move(action: str, campaign: str, as_json: bool) -> None:
         found = services.get_campaign_for(None, campaign)
         moves[action](found.pk, acting_user=None)
     except RapportError as error:
-        _fail(error.message)
+        fail(error.message)
     if action == "resume":
         from rapport.delivery.tasks import send_campaign  # noqa: PLC0415
 
@@ -133,7 +128,7 @@ def campaign_status_command(
     try:
         found = get_campaign_for(None, campaign)
     except RapportError as error:
-        _fail(error.message)
+        fail(error.message)
     _print_status(found.pk, as_json)
 
 

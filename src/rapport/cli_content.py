@@ -10,16 +10,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from rapport.cli_common import fail
 
 template_app = typer.Typer(help="Email templates: list, render.", no_args_is_help=True)
-console = Console(stderr=True)
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
 
 
 @template_app.command("render")
@@ -45,7 +40,7 @@ def template_render(
         html = file.read_text(encoding="utf-8")
         text_source = text.read_text(encoding="utf-8") if text else ""
     except (OSError, UnicodeDecodeError) as error:
-        _fail(f"cannot read {error}")
+        fail(f"cannot read {error}")
     title = _TITLE.search(html)
     subject_source = subject if subject is not None else (title.group(1).strip() if title else "")
     try:
@@ -55,7 +50,7 @@ def template_render(
     except RapportError as error:
         if as_json:
             typer.echo(json.dumps({"error": error.message}, ensure_ascii=False))
-        _fail(error.message)
+        fail(error.message)
     if as_json:
         typer.echo(json.dumps(dataclasses.asdict(message), ensure_ascii=False))
     else:
@@ -89,7 +84,7 @@ def recommend_command(
     try:
         products = recommend_for_contact(email, count)
     except LookupError as error:
-        _fail(str(error.args[0]) if error.args else str(error))
+        fail(str(error.args[0]) if error.args else str(error))
     rows = [{**dataclasses.asdict(p), "price": str(p.price)} for p in products]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False))

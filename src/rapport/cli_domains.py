@@ -8,15 +8,10 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from rapport.cli_common import fail
 
 domain_app = typer.Typer(help="Sending domains: DKIM keys and DNS checks.", no_args_is_help=True)
-console = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
 
 
 @domain_app.command("add")
@@ -31,7 +26,7 @@ def domain_add(
     try:
         created = add_domain(domain, acting_user=None)
     except RapportError as error:
-        _fail(error.message)
+        fail(error.message)
     records = records_to_publish(created)
     if as_json:
         typer.echo(json.dumps([dataclasses.asdict(r) for r in records]))
@@ -52,7 +47,7 @@ def domain_check(
 
     found = SendingDomain.objects.filter(domain=domain.strip().lower()).first()
     if found is None:
-        _fail(f"{domain} is not set up; run: rapport domain add {domain}")
+        fail(f"{domain} is not set up; run: rapport domain add {domain}")
         return
     report = check_domain(found)
     if as_json:

@@ -36,6 +36,7 @@ from rapport.content.models import Workspace
 from rapport.content.services import current_version, get_template_for
 from rapport.delivery.models import Delivery, DeliveryState
 from rapport.errors import Conflict, InvalidInput, NotFound
+from rapport.lookup import by_id_or_name
 from rapport.segments.services import get_segment_for
 
 ALLOWED: dict[str, frozenset[str]] = {
@@ -55,15 +56,7 @@ MATERIALISE_BATCH = 5000
 def get_campaign_for(user: User | None, ref: int | str) -> Campaign:
     if user is not None:
         require(user, Perm.VIEW_CONTACTS)
-    query = Campaign.objects.select_related("template", "version")
-    campaign = (
-        query.filter(pk=int(ref)).first()
-        if isinstance(ref, int) or str(ref).isdigit()
-        else query.filter(name=ref).first()
-    )
-    if campaign is None:
-        raise NotFound(f"There is no campaign {ref!r}.")
-    return campaign
+    return by_id_or_name(Campaign.objects.select_related("template", "version"), ref, "campaign")
 
 
 @transaction.atomic

@@ -32,6 +32,7 @@ from rapport.content.rendering import (
 from rapport.crm.fields import FieldError, normalise_email
 from rapport.crm.models import Contact, CustomField
 from rapport.errors import Conflict, InvalidInput, NotFound
+from rapport.lookup import by_id_or_name
 
 MAX_TEMPLATE_CHARS = 200_000
 
@@ -118,15 +119,7 @@ def usage_of(version: TemplateVersion) -> Usage:
 def get_template_for(user: User | None, ref: int | str) -> Template:
     if user is not None:
         require(user, Perm.VIEW_CONTACTS)
-    query = Template.objects.select_related("current")
-    template = (
-        query.filter(pk=int(ref)).first()
-        if isinstance(ref, int) or str(ref).isdigit()
-        else query.filter(name=ref).first()
-    )
-    if template is None:
-        raise NotFound(f"There is no template {ref!r}.")
-    return template
+    return by_id_or_name(Template.objects.select_related("current"), ref, "template")
 
 
 @transaction.atomic

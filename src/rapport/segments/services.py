@@ -14,6 +14,7 @@ from rapport.accounts.roles import Perm
 from rapport.accounts.services import record_audit
 from rapport.crm.models import Contact
 from rapport.errors import Conflict, InvalidInput, NotFound
+from rapport.lookup import by_id_or_name
 from rapport.segments import facts
 from rapport.segments.builtin import BUILTIN_SEGMENTS
 from rapport.segments.models import Segment, SegmentKind, SegmentMember
@@ -41,15 +42,7 @@ def get_segment_for(user: User | None, segment_ref: int | str) -> Segment:
     """A segment by id or by name; ``user`` None is the trusted CLI."""
     if user is not None:
         require(user, Perm.VIEW_CONTACTS)
-    query = (
-        Segment.objects.filter(pk=int(segment_ref))
-        if isinstance(segment_ref, int) or str(segment_ref).isdigit()
-        else Segment.objects.filter(name=segment_ref)
-    )
-    segment = query.first()
-    if segment is None:
-        raise NotFound(f"No segment {segment_ref!r}.")
-    return segment
+    return by_id_or_name(Segment.objects.all(), segment_ref, "segment")
 
 
 @transaction.atomic
