@@ -13,10 +13,11 @@ import dkim
 import pytest
 from django.utils import timezone
 
-from rapport.campaigns.models import CampaignState
+from rapport.campaigns.models import Campaign, CampaignState
 from rapport.campaigns.services import (
     campaign_status,
     create_campaign,
+    dispatch_due,
     get_campaign_for,
     pause_campaign,
     start_campaign,
@@ -210,3 +211,24 @@ def test_messages_from_a_set_up_domain_carry_both_dkim_signatures(server: Any) -
         for h in re.search(rb"h=([^;]+);", raw.replace(b"\r\n ", b"")).group(1).decode().split(":")
     }
     assert {"list-unsubscribe", "list-unsubscribe-post", "from", "subject"} <= signed
+
+
+def test_the_scheduler_starts_a_scheduled_campaign_at_its_time_and_queues_sends(
+    server: Any, settings: Any
+) -> None:
+    handler, port = server
+    settings.SMTP_URL = f"smtp://127.0.0.1:{port}"
+    started = timezone.now() - dt.timedelta(hours=3)  # scheduled three hours ago, for 2 h later
+    campaign_id = _campaign(count=2)
+    Campaign.objects.filter(pk=campaign_id).update(
+        schedule_mode="at", send_at=started + dt.timedelta(hours=2)
+    )
+    start_campaign(campaign_id, acting_user=None, now=started)
+    assert get_campaign_for(None, campaign_id).state == CampaignState.SCHEDULED
+
+    assert dispatch_due(started + dt.timedelta(hours=1)) == []
+    assert handler.received == []
+    assert dispatch_due(timezone.now()) == [campaign_id]
+
+    assert len(handler.received) == 2  # the test task backend runs the send at once
+    assert get_campaign_for(None, campaign_id).state == CampaignState.SENT

@@ -53,7 +53,14 @@ def rescore_rfm(now: dt.datetime) -> None:
     rescore(now)
 
 
+def dispatch_campaigns(now: dt.datetime) -> None:
+    from rapport.campaigns.services import dispatch_due  # noqa: PLC0415
+
+    dispatch_due(now)
+
+
 JOBS = [
+    PeriodicJob("dispatch campaigns", dt.timedelta(minutes=1), dispatch_campaigns),
     PeriodicJob("rescore RFM", dt.timedelta(hours=24), rescore_rfm),
     PeriodicJob("prune finished tasks", dt.timedelta(hours=1), prune_finished_tasks),
     PeriodicJob("prune import files", dt.timedelta(hours=6), prune_import_files),

@@ -241,3 +241,29 @@ def campaign_status(campaign: Campaign) -> dict[str, Any]:
     status: dict[str, Any] = {"state": campaign.state, "audience": sum(counts.values())}
     status.update({key: counts.get(key, 0) for key in STATUS_KEYS})
     return status
+
+
+def dispatch_due(now: dt.datetime) -> list[int]:
+    """What the scheduler does every minute: a scheduled campaign whose time has come starts
+    sending, and every sending campaign with due rows (new, or deferred and now due) gets a
+    send task. Returns the campaigns a task was queued for; queuing twice is harmless."""
+    from rapport.delivery.tasks import send_campaign  # noqa: PLC0415 - delivery builds on us
+
+    for campaign_id in Campaign.objects.filter(
+        state=CampaignState.SCHEDULED, send_at__lte=now
+    ).values_list("pk", flat=True):
+        with transaction.atomic():
+            _move(campaign_id, CampaignState.SENDING, acting_user=None, reason="send time")
+            Campaign.objects.filter(pk=campaign_id).update(state=CampaignState.SENDING)
+    due = list(
+        Delivery.objects.filter(
+            campaign__state=CampaignState.SENDING,
+            state__in=[DeliveryState.QUEUED, DeliveryState.DEFERRED],
+            due_at__lte=now,
+        )
+        .values_list("campaign_id", flat=True)
+        .distinct()
+    )
+    for campaign_id in due:
+        send_campaign.enqueue(campaign_id)
+    return due
