@@ -37,11 +37,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def postgres_server() -> Iterator[str]:
-    """Yield the URL of a fresh server (user postgres, trust auth on loopback)."""
+def postgres_server(keep: Path | None = None, extra_options: str = "") -> Iterator[str]:
+    """Yield the URL of a server (user postgres, trust auth on loopback): a fresh one that is
+    removed afterwards, or with ``keep`` one whose data stays in that folder for the next run
+    (benchmarks reuse a database that takes half an hour to fill)."""
     bin_dir = _bin_dir()
-    root = Path(tempfile.mkdtemp(prefix="rapport-pg-"))
+    root = keep or Path(tempfile.mkdtemp(prefix="rapport-pg-"))
+    root.mkdir(parents=True, exist_ok=True)
     data, log = root / "data", root / "server.log"
+    fresh = not (data / "PG_VERSION").exists()
     port = free_port()
     as_postgres = os.geteuid() == 0
     if as_postgres:
@@ -55,30 +59,24 @@ def postgres_server() -> Iterator[str]:
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
 
     try:
-        run(
-            "initdb",
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--locale=C.UTF-8",
-            "--no-sync",
-        )
+        if fresh:
+            run("initdb", "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                "--locale=C.UTF-8", "--no-sync")  # fmt: skip
         options = (
             f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
+            + extra_options
         )
         run("pg_ctl", "-D", str(data), "-l", str(log), "-w", "-o", options, "start")
-        run("createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "rapport")
+        if fresh:
+            run("createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "rapport")
         yield f"postgres://postgres@127.0.0.1:{port}/rapport"
     finally:
         if (data / "postmaster.pid").exists():
-            run("pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(root, ignore_errors=True)
+            # A kept database is stopped cleanly, so that it opens quickly next time.
+            run("pg_ctl", "-D", str(data), "-m", "fast" if keep else "immediate", "-w", "stop")
+        if keep is None:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def main(argv: list[str]) -> int:
