@@ -232,3 +232,66 @@ def test_the_scheduler_starts_a_scheduled_campaign_at_its_time_and_queues_sends(
 
     assert len(handler.received) == 2  # the test task backend runs the send at once
     assert get_campaign_for(None, campaign_id).state == CampaignState.SENT
+
+
+def _sent_before(contact_email: str, when: dt.datetime, *, transactional: bool = False) -> None:
+    """A delivery of an earlier campaign, sent at ``when``."""
+    earlier = Campaign.objects.create(
+        name=f"Earlier {Campaign.objects.count()}",
+        template=Campaign.objects.first().template,  # type: ignore[union-attr]
+        state=CampaignState.SENT,
+        transactional=transactional,
+    )
+    Delivery.objects.create(
+        campaign=earlier,
+        contact=Contact.objects.get(email=contact_email),
+        state=DeliveryState.SENT,
+        due_at=when,
+        sent_at=when,
+    )
+
+
+def test_frequency_caps_hold_back_contacts_until_their_next_allowed_time(server: Any) -> None:
+    handler, port = server
+    clock = Clock()
+    campaign_id = _campaign(count=4, audience="b2c")  # b2c default: 2 a week
+    Contact.objects.filter(email="p1@example.com").update(audience="b2b")  # 1 a week
+    Contact.objects.filter(email="p2@example.com").update(cap_messages=1, cap_days=30)
+    for days_ago in (2, 3):
+        _sent_before("p0@example.com", clock.now - dt.timedelta(days=days_ago))  # at its cap
+    _sent_before("p1@example.com", clock.now - dt.timedelta(days=6))  # b2b: at its cap
+    _sent_before("p2@example.com", clock.now - dt.timedelta(days=20))  # own choice: at it
+    _sent_before("p3@example.com", clock.now - dt.timedelta(days=1), transactional=True)
+    start_campaign(campaign_id, acting_user=None, now=clock.now)
+
+    _send(campaign_id, port, clock)
+
+    assert [r.recipient for r in handler.received] == ["p3@example.com"]  # receipts don't count
+    due = dict(
+        Delivery.objects.filter(campaign_id=campaign_id).values_list("contact__email", "due_at")
+    )
+    assert due["p0@example.com"] == clock.now + dt.timedelta(days=4)  # oldest of two ages out
+    assert due["p1@example.com"] == clock.now + dt.timedelta(days=1)
+    assert due["p2@example.com"] == clock.now + dt.timedelta(days=10)
+    status = campaign_status(get_campaign_for(None, campaign_id))
+    assert (status["sent"], status["capped"], status["deferred"]) == (1, 3, 3)
+
+    clock.now += dt.timedelta(days=4, minutes=1)
+    _send(campaign_id, port, clock)
+    assert sorted(r.recipient for r in handler.received) == [
+        "p0@example.com", "p1@example.com", "p3@example.com"
+    ]  # fmt: skip
+
+
+def test_a_campaign_that_skips_capped_contacts_finishes_without_them(server: Any) -> None:
+    handler, port = server
+    campaign_id = _campaign(count=2, audience="b2b")
+    Campaign.objects.filter(pk=campaign_id).update(cap_action="skip")
+    _sent_before("p0@example.com", timezone.now() - dt.timedelta(days=1))
+    start_campaign(campaign_id, acting_user=None)
+
+    _send(campaign_id, port)
+
+    assert [r.recipient for r in handler.received] == ["p1@example.com"]
+    status = campaign_status(get_campaign_for(None, campaign_id))
+    assert (status["state"], status["sent"], status["capped"]) == ("sent", 1, 1)

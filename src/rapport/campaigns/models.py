@@ -102,3 +102,15 @@ class CampaignTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_state} -> {self.to_state}"
+
+
+class FrequencyCap(models.Model):
+    """The workspace's default cap for one audience type: at most ``messages`` marketing emails
+    in ``days``. A segment's or a contact's own cap takes over from it."""
+
+    audience = models.CharField(_("audience"), max_length=10, unique=True)
+    messages = models.PositiveSmallIntegerField(_("at most"))
+    days = models.PositiveSmallIntegerField(_("emails in days"))
+
+    def __str__(self) -> str:
+        return f"{self.audience}: {self.messages} in {self.days} days"

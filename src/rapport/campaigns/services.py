@@ -231,7 +231,8 @@ STATUS_KEYS = ("sent", "failed", "deferred", "unknown", "skipped", "capped")
 
 def campaign_status(campaign: Campaign) -> dict[str, Any]:
     """``{"state", "audience", "sent", "failed", "deferred", "unknown", "skipped", "capped"}``;
-    queued and in-flight rows count in the audience only."""
+    queued and in-flight rows count in the audience only; a row capped for good counts as
+    capped only."""
     counts = dict(
         Delivery.objects.filter(campaign=campaign)
         .values_list("state")
@@ -240,6 +241,8 @@ def campaign_status(campaign: Campaign) -> dict[str, Any]:
     )
     status: dict[str, Any] = {"state": campaign.state, "audience": sum(counts.values())}
     status.update({key: counts.get(key, 0) for key in STATUS_KEYS})
+    # Capped: held back by a frequency cap at least once, whatever became of them since.
+    status["capped"] = Delivery.objects.filter(campaign=campaign, was_capped=True).count()
     return status
 
 

@@ -126,6 +126,9 @@ class Contact(models.Model):
     consent_source = models.CharField(_("consent source"), max_length=200, blank=True)
     consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
     personalisation = models.BooleanField(_("personalised content"), default=True)
+    # The contact's own choice of how often (preference centre); wins over every other cap.
+    cap_messages = models.PositiveSmallIntegerField(_("at most"), null=True, blank=True)
+    cap_days = models.PositiveSmallIntegerField(_("emails in days"), null=True, blank=True)
     source = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

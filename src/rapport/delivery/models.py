@@ -40,6 +40,7 @@ class Delivery(models.Model):
     state = models.CharField(max_length=8, choices=DeliveryState.choices, default="queued")
     due_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
+    was_capped = models.BooleanField(default=False)  # held back by a frequency cap at least once
     message_id = models.CharField(max_length=200, blank=True)
     response = models.CharField(max_length=500, blank=True)  # the server's last answer
     updated_at = models.DateTimeField(auto_now=True)

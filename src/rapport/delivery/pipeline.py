@@ -20,7 +20,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from rapport.campaigns.audience import may_receive_marketing
-from rapport.campaigns.models import Campaign, CampaignState
+from rapport.campaigns.caps import apply_caps
+from rapport.campaigns.models import Campaign, CampaignState, CapAction
 from rapport.campaigns.services import finish_if_done
 from rapport.content.context import ContextBuilder, Sender
 from rapport.content.models import Workspace
@@ -58,6 +59,7 @@ class SendReport:
     failed: int = 0
     deferred: int = 0
     skipped: int = 0
+    capped: int = 0
     stopped_because: str = ""
     errors: list[str] = field(default_factory=list)
 
@@ -164,6 +166,7 @@ class CampaignSender:
             )
             report.skipped += len(refused)
         wanted = [(pk, contact) for pk, contact in rows if contact in allowed]
+        wanted = self._within_caps(wanted, report)
         contexts = {
             context_contact: context
             for context_contact, context in zip(
@@ -178,6 +181,25 @@ class CampaignSender:
                 self._record(pk, Answer(Outcome.REFUSED, None, "contact deleted"), "", report)
                 continue
             self._send_one(pk, contact_id, context, report)
+
+    def _within_caps(
+        self, rows: list[tuple[int, int]], report: SendReport
+    ) -> list[tuple[int, int]]:
+        """Hold back contacts over their frequency cap: until they are under it again, or for
+        good when the campaign says to skip them."""
+        decision = apply_caps(self.campaign, rows, now=self.clock())
+        skip = self.campaign.cap_action == CapAction.SKIP
+        for pk, until in decision.held.items():
+            Delivery.objects.filter(pk=pk).update(
+                state=DeliveryState.CAPPED if skip else DeliveryState.DEFERRED,
+                due_at=until,
+                attempts=F("attempts") - 1,  # waiting for a cap is not a failed attempt
+                was_capped=True,
+                response=f"over the contact's frequency cap until {until:%Y-%m-%d %H:%M} UTC",
+            )
+        report.capped += len(decision.held)
+        allowed = set(decision.allowed)
+        return [(pk, contact) for pk, contact in rows if pk in allowed]
 
     def _send_one(
         self, pk: int, contact_id: int, context: dict[str, object], report: SendReport

@@ -25,6 +25,9 @@ class Segment(models.Model):
     kind = models.CharField(max_length=10, choices=SegmentKind.choices, default=SegmentKind.RULES)
     rules = models.JSONField(_("rules"), default=dict, blank=True)
     builtin = models.BooleanField(default=False)
+    # Its own frequency cap for campaigns sent to it (both set, or neither).
+    cap_messages = models.PositiveSmallIntegerField(_("at most"), null=True, blank=True)
+    cap_days = models.PositiveSmallIntegerField(_("emails in days"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
