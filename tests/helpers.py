@@ -18,10 +18,15 @@ def current_database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
-def run_cli(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    """``rapport ARGS`` in a child process on this test's database."""
+def run_cli(
+    *args: str, tmp_path: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``rapport ARGS`` in a child process on this test's database (``env`` adds variables)."""
     env = dict(
-        os.environ, RAPPORT_DATA_DIR=str(tmp_path), RAPPORT_DATABASE_URL=current_database_url()
+        os.environ,
+        RAPPORT_DATA_DIR=str(tmp_path),
+        RAPPORT_DATABASE_URL=current_database_url(),
+        **(env or {}),
     )
     return subprocess.run(
         [sys.executable, "-m", "rapport.cli", *args],

@@ -3,6 +3,7 @@ with a code at RCPT or after DATA, or drop the connection. It keeps what it acce
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ class ScriptedHandler:
     answers: dict[str, str] = field(default_factory=dict)
     data_answers: dict[str, str] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
+    delay: float = 0.0  # seconds before answering DATA, to let a test act mid-campaign
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -45,6 +47,8 @@ class ScriptedHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         recipient = envelope.rcpt_tos[0].lower()
+        if self.delay:
+            await asyncio.sleep(self.delay)
         answer = self.data_answers.get(recipient)
         if answer:
             return answer

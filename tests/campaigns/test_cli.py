@@ -4,7 +4,6 @@ SMTP server."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -36,11 +35,10 @@ def test_create_send_and_report_a_campaign(tmp_path: Path) -> None:
     assert campaign_id.isdigit()
 
     with smtp_server() as (handler, port):
-        os.environ["RAPPORT_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
-        try:
-            sent = run_cli("campaign", "send", campaign_id, "--wait", "--json", tmp_path=tmp_path)
-        finally:
-            del os.environ["RAPPORT_SMTP_URL"]
+        sent = run_cli(
+            "campaign", "send", campaign_id, "--wait", "--json", tmp_path=tmp_path,
+            env={"RAPPORT_SMTP_URL": f"smtp://127.0.0.1:{port}"},
+        )  # fmt: skip
     assert sent.returncode == 0, sent.stderr
     assert sorted(r.recipient for r in handler.received) == [
         "f0@example.com", "f1@example.com", "f2@example.com"

@@ -148,22 +148,24 @@ def test_an_unsubscribe_during_the_campaign_counts_for_the_rest_of_it(server: An
     assert (status["sent"], status["skipped"]) == (2, 2)
 
 
-def test_rows_claimed_by_a_worker_that_died_become_unknown_and_are_not_resent(
+def test_after_a_crash_claimed_rows_are_requeued_and_the_one_in_flight_is_unknown(
     server: Any,
 ) -> None:
     handler, port = server
     clock = Clock()
     campaign_id = _campaign()
     start_campaign(campaign_id, acting_user=None, now=clock.now)
-    claim(campaign_id, now=clock.now, limit=2)  # a worker took two rows, then was killed
+    taken = claim(campaign_id, now=clock.now, limit=2)  # a worker took two rows …
+    in_flight = taken[0][0]
+    Delivery.objects.filter(pk=in_flight).update(state=DeliveryState.SENDING)  # … and died
 
     clock.now += LEASE + dt.timedelta(seconds=1)
     _send(campaign_id, port, clock)
 
-    assert len(handler.received) == 2
+    assert len(handler.received) == 3
+    assert Delivery.objects.get(pk=in_flight).state == DeliveryState.UNKNOWN
     status = campaign_status(get_campaign_for(None, campaign_id))
-    assert (status["sent"], status["unknown"]) == (2, 2)
-    assert status["state"] == "sent"
+    assert (status["state"], status["sent"], status["unknown"]) == ("sent", 3, 1)
 
 
 def test_a_paused_campaign_sends_nothing_until_resumed(server: Any) -> None:

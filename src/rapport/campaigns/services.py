@@ -181,6 +181,10 @@ def pause_campaign(campaign_id: int, *, acting_user: User | None, reason: str = 
         require(acting_user, Perm.EDIT_CONTENT)
     campaign = _move(campaign_id, CampaignState.PAUSED, acting_user=acting_user, reason=reason)
     campaign.save(update_fields=["state"])
+    # Rows a worker has taken but not handed over go back: it stops between two messages.
+    Delivery.objects.filter(campaign=campaign, state=DeliveryState.CLAIMED).update(
+        state=DeliveryState.QUEUED
+    )
     return campaign
 
 
@@ -204,7 +208,8 @@ def cancel_campaign(campaign_id: int, *, acting_user: User | None) -> Campaign:
     campaign.finished_at = timezone.now()
     campaign.save(update_fields=["state", "finished_at"])
     Delivery.objects.filter(
-        campaign=campaign, state__in=[DeliveryState.QUEUED, DeliveryState.DEFERRED]
+        campaign=campaign,
+        state__in=[DeliveryState.QUEUED, DeliveryState.DEFERRED, DeliveryState.CLAIMED],
     ).update(state=DeliveryState.SKIPPED, response="campaign cancelled")
     return campaign
 
@@ -213,7 +218,12 @@ def finish_if_done(campaign_id: int) -> bool:
     """Mark a sending campaign sent once no row is waiting or in flight."""
     waiting = Delivery.objects.filter(
         campaign_id=campaign_id,
-        state__in=[DeliveryState.QUEUED, DeliveryState.DEFERRED, DeliveryState.SENDING],
+        state__in=[
+            DeliveryState.QUEUED,
+            DeliveryState.DEFERRED,
+            DeliveryState.CLAIMED,
+            DeliveryState.SENDING,
+        ],
     )
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)

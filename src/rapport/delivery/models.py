@@ -20,7 +20,8 @@ class CaughtMessage(models.Model):
 
 class DeliveryState(models.TextChoices):
     QUEUED = "queued", _("Queued")
-    SENDING = "sending", _("Handed to the server")  # claimed; becomes sent on the 250
+    CLAIMED = "claimed", _("Taken by a worker")  # in a worker's batch, not handed over yet
+    SENDING = "sending", _("Handed to the server")  # becomes sent on the server's 250
     SENT = "sent", _("Sent")
     DEFERRED = "deferred", _("Deferred")  # a 4xx or a dropped line: retried with backoff
     FAILED = "failed", _("Failed")

@@ -1,10 +1,12 @@
 """The send loop of one worker: claim due rows, check them again, render, hand over, record.
 
-Crash safety rests on the order of writes. A row is claimed (``sending``) in its own committed
-transaction before its message is handed to the server, and becomes ``sent`` only after the
-server's 250. A row still ``sending`` after its lease has run out belongs to a worker that
-died mid-hand-off: it becomes ``unknown``, is reported, and is never sent again unless someone
-asks. So a crash costs at most the messages in flight, visibly, and never sends one twice.
+Crash safety rests on the order of writes. A worker takes a batch of rows (``claimed``), then
+marks each one ``sending`` in its own committed write right before handing it to the server,
+and ``sent`` only after the server's 250. When a worker dies, its lease runs out: rows it had
+only claimed go back to the queue (they never left), and a row still ``sending`` becomes
+``unknown``, is reported, and is never sent again unless someone asks. So a crash costs at most
+the message in flight, visibly, and never sends one twice. The ``claimed`` to ``sending`` step
+is conditional, so a pause or cancel takes effect between two messages of a batch.
 """
 
 from __future__ import annotations
@@ -65,10 +67,15 @@ class SendReport:
 
 
 def recover_abandoned(campaign_id: int, *, now: dt.datetime) -> int:
-    """Rows claimed by a worker that died: ``unknown``, never resent without the user."""
-    return Delivery.objects.filter(
-        campaign_id=campaign_id, state=DeliveryState.SENDING, updated_at__lt=now - LEASE
-    ).update(state=DeliveryState.UNKNOWN, response="the worker stopped during the hand-off")
+    """Rows of a worker that died: back to the queue when it had only claimed them; ``unknown``
+    (never resent without the user) when it was handing them over. Returns the unknown."""
+    expired = Delivery.objects.filter(campaign_id=campaign_id, updated_at__lt=now - LEASE)
+    expired.filter(state=DeliveryState.CLAIMED).update(
+        state=DeliveryState.QUEUED, attempts=F("attempts") - 1, updated_at=now
+    )
+    return expired.filter(state=DeliveryState.SENDING).update(
+        state=DeliveryState.UNKNOWN, response="the worker stopped during the hand-off"
+    )
 
 
 def claim(campaign_id: int, *, now: dt.datetime, limit: int = BATCH) -> list[tuple[int, int]]:
@@ -87,7 +94,7 @@ def claim(campaign_id: int, *, now: dt.datetime, limit: int = BATCH) -> list[tup
             .values_list("pk", "contact_id")[:limit]
         )
         Delivery.objects.filter(pk__in=[pk for pk, _ in rows]).update(
-            state=DeliveryState.SENDING, attempts=F("attempts") + 1, updated_at=now
+            state=DeliveryState.CLAIMED, attempts=F("attempts") + 1, updated_at=now
         )
     return rows
 
@@ -229,6 +236,11 @@ class CampaignSender:
         data = compose(rendered, envelope, identifier)
         if self.keys:
             data = sign(data, self.keys)
+        handing_over = Delivery.objects.filter(pk=pk, state=DeliveryState.CLAIMED).update(
+            state=DeliveryState.SENDING, updated_at=self.clock()
+        )
+        if not handing_over:  # paused, cancelled or taken back since the batch was claimed
+            return
         answer = self.transport.send(self.from_email, envelope.to_email, data)
         self._record(pk, answer, identifier, report)
 
