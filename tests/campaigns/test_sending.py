@@ -297,3 +297,30 @@ def test_a_campaign_that_skips_capped_contacts_finishes_without_them(server: Any
     assert [r.recipient for r in handler.received] == ["p1@example.com"]
     status = campaign_status(get_campaign_for(None, campaign_id))
     assert (status["state"], status["sent"], status["capped"]) == ("sent", 1, 1)
+
+
+def test_a_window_campaign_reaches_each_timezone_in_its_own_window(server: Any) -> None:
+    handler, port = server
+    monday_noon = dt.datetime(2027, 2, 8, 12, 0, tzinfo=dt.UTC)
+    clock = Clock()
+    clock.now = monday_noon
+    campaign_id = _campaign(count=4)
+    Contact.objects.filter(email__in=["p0@example.com", "p1@example.com"]).update(
+        timezone="Asia/Shanghai"
+    )
+    Contact.objects.filter(email__in=["p2@example.com", "p3@example.com"]).update(
+        timezone="America/New_York"
+    )
+    Campaign.objects.filter(pk=campaign_id).update(schedule_mode="window")
+    start_campaign(campaign_id, acting_user=None, now=clock.now)
+    assert get_campaign_for(None, campaign_id).state == CampaignState.SENDING
+
+    _send(campaign_id, port, clock)
+    assert handler.received == []  # Monday: nobody's window
+    clock.now = dt.datetime(2027, 2, 9, 6, 30, tzinfo=dt.UTC)  # Tue 14:30 Shanghai, 01:30 NY
+    _send(campaign_id, port, clock)
+    assert sorted(r.recipient for r in handler.received) == ["p0@example.com", "p1@example.com"]
+    clock.now = dt.datetime(2027, 2, 9, 19, 30, tzinfo=dt.UTC)  # Tue 14:30 in New York
+    _send(campaign_id, port, clock)
+    assert len(handler.received) == 4
+    assert get_campaign_for(None, campaign_id).state == CampaignState.SENT

@@ -45,6 +45,12 @@ class Campaign(models.Model):
     )
     send_at = models.DateTimeField(_("send at"), null=True, blank=True)
     local_time = models.TimeField(_("local time"), null=True, blank=True)
+    # The campaign's own sending window (weekdays 0=Monday…6, and hours); empty: the default
+    # Tuesday to Thursday 10:00-14:00.
+    window_days = models.JSONField(_("window days"), default=list, blank=True)
+    window_start = models.TimeField(_("window opens"), null=True, blank=True)
+    window_end = models.TimeField(_("window closes"), null=True, blank=True)
+    avoid_quiet_hours = models.BooleanField(_("never send 21:00-08:00 local time"), default=True)
     cap_action = models.CharField(
         _("when a contact is at their cap"),
         max_length=6,

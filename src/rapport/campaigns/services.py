@@ -16,6 +16,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -24,6 +25,7 @@ from rapport.accounts.access import require
 from rapport.accounts.models import User
 from rapport.accounts.roles import Perm
 from rapport.accounts.services import record_audit
+from rapport.campaigns import timing
 from rapport.campaigns.audience import audience_queryset
 from rapport.campaigns.models import (
     Campaign,
@@ -32,6 +34,7 @@ from rapport.campaigns.models import (
     CampaignTransition,
     ScheduleMode,
 )
+from rapport.campaigns.timing import QuietHours, Schedule, Window
 from rapport.content.models import Workspace
 from rapport.content.services import current_version, get_template_for
 from rapport.delivery.models import Delivery, DeliveryState
@@ -149,6 +152,7 @@ def start_campaign(
             "(resume a paused one)."
         )
     due = current.send_at if current.schedule_mode == ScheduleMode.AT and current.send_at else now
+    # "at" waits as a whole; local times and windows send over hours, row by row as they fall due.
     to_state = CampaignState.SCHEDULED if due > now else CampaignState.SENDING
     campaign = _move(campaign_id, to_state, acting_user=acting_user, reason="started")
     campaign.version = current_version(campaign.template)
@@ -158,21 +162,48 @@ def start_campaign(
     return campaign
 
 
+def schedule_of(campaign: Campaign, start: dt.datetime) -> Schedule:
+    window = Window()
+    if campaign.window_days and campaign.window_start and campaign.window_end:
+        window = Window(
+            frozenset(int(day) for day in campaign.window_days),
+            campaign.window_start,
+            campaign.window_end,
+        )
+    return Schedule(
+        mode=campaign.schedule_mode,
+        start=start,
+        local_time=campaign.local_time,
+        window=window,
+        quiet=QuietHours() if campaign.avoid_quiet_hours and not campaign.transactional else None,
+        default_zone=settings.TIME_ZONE,
+    )
+
+
 def queue_deliveries(campaign: Campaign, *, due_at: dt.datetime, now: dt.datetime) -> int:
-    """One queued row per recipient, streamed in id order; a rerun adds only the missing."""
+    """One queued row per recipient, each due at its time in the contact's timezone, streamed
+    in id order; a rerun adds only the missing."""
+    schedule = schedule_of(campaign, due_at)
     queued = 0
     last_id = 0
-    audience = audience_queryset(campaign, now=now).order_by("pk").values_list("pk", flat=True)
+    audience = audience_queryset(campaign, now=now).order_by("pk").values_list("pk", "timezone")
     while True:
-        ids = list(audience.filter(pk__gt=last_id)[:MATERIALISE_BATCH])
-        if not ids:
+        rows = list(audience.filter(pk__gt=last_id)[:MATERIALISE_BATCH])
+        if not rows:
             return queued
         Delivery.objects.bulk_create(
-            [Delivery(campaign=campaign, contact_id=cid, due_at=due_at) for cid in ids],
+            [
+                Delivery(
+                    campaign=campaign,
+                    contact_id=cid,
+                    due_at=timing.due_at(schedule, contact_id=cid, timezone_name=zone_name),
+                )
+                for cid, zone_name in rows
+            ],
             ignore_conflicts=True,
         )
-        queued += len(ids)
-        last_id = ids[-1]
+        queued += len(rows)
+        last_id = rows[-1][0]
 
 
 @transaction.atomic

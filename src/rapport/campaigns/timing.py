@@ -1,0 +1,112 @@
+"""When each recipient's message is due, in their own timezone.
+
+- ``now`` and ``at``: the same instant for everyone (the campaign's start, or its time);
+- ``local``: a wall-clock time in each contact's timezone ("9:00 wherever you are"), on the
+  campaign's day, or the next day where that time has already passed;
+- ``window``: the next sending window of the contact's week, by default Tuesday to Thursday
+  10:00-14:00 local time, when people read marketing mail. Contacts are spread evenly across
+  the window (by a hash of their id, so a rerun gives the same time), not all sent at its first
+  minute, which also spreads the load on the mail servers.
+
+Quiet hours (by default 21:00-08:00 local) are never used for marketing mail: a due time inside
+them moves to their end. A contact without a timezone counts as the workspace's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapport.campaigns.models import ScheduleMode
+
+TUESDAY, WEDNESDAY, THURSDAY = 1, 2, 3
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    weekdays: frozenset[int] = frozenset({TUESDAY, WEDNESDAY, THURSDAY})  # Monday is 0
+    start: dt.time = dt.time(10, 0)
+    end: dt.time = dt.time(14, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    start: dt.time = dt.time(21, 0)
+    end: dt.time = dt.time(8, 0)
+
+    def contains(self, moment: dt.time) -> bool:
+        if self.start <= self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    mode: str
+    start: dt.datetime  # when the campaign starts sending (aware)
+    local_time: dt.time | None = None
+    window: Window = Window()
+    quiet: QuietHours | None = QuietHours()
+    default_zone: str = "UTC"
+
+
+@lru_cache(maxsize=1024)
+def zone(name: str) -> dt.tzinfo:
+    try:
+        return zoneinfo.ZoneInfo(name) if name else dt.UTC
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
+def due_at(schedule: Schedule, *, contact_id: int, timezone_name: str) -> dt.datetime:
+    """The moment (UTC) this contact's message is due."""
+    tz = zone(timezone_name or schedule.default_zone)
+    if schedule.mode == ScheduleMode.LOCAL_TIME and schedule.local_time is not None:
+        due = _next_local(schedule.start, schedule.local_time, tz)
+    elif schedule.mode == ScheduleMode.BEST_WINDOW:
+        due = _in_window(schedule.start, schedule.window, tz, contact_id)
+    else:
+        return schedule.start  # the same instant for all: "now" or "at"
+    if schedule.quiet is not None:
+        due = _after_quiet_hours(due, schedule.quiet, tz)
+    return due.astimezone(dt.UTC)
+
+
+def _next_local(start: dt.datetime, at: dt.time, tz: dt.tzinfo) -> dt.datetime:
+    local_start = start.astimezone(tz)
+    candidate = dt.datetime.combine(local_start.date(), at, tzinfo=tz)
+    if candidate < local_start:
+        candidate = dt.datetime.combine(local_start.date() + dt.timedelta(days=1), at, tzinfo=tz)
+    return candidate
+
+
+def _in_window(start: dt.datetime, window: Window, tz: dt.tzinfo, contact_id: int) -> dt.datetime:
+    local_start = start.astimezone(tz)
+    length = dt.datetime.combine(dt.date.min, window.end) - dt.datetime.combine(
+        dt.date.min, window.start
+    )
+    offset = dt.timedelta(seconds=(contact_id * 2654435761 % 2**32) % int(length.total_seconds()))
+    for days_ahead in range(8):
+        day = local_start.date() + dt.timedelta(days=days_ahead)
+        if day.weekday() not in window.weekdays:
+            continue
+        opens = dt.datetime.combine(day, window.start, tzinfo=tz)
+        closes = dt.datetime.combine(day, window.end, tzinfo=tz)
+        if local_start >= closes:
+            continue
+        slot = opens + offset
+        if slot >= local_start:
+            return slot
+        # Inside today's window already, past this contact's slot: go now, not next week.
+        return local_start
+    return local_start  # a window with no weekdays: send as scheduled
+
+
+def _after_quiet_hours(due: dt.datetime, quiet: QuietHours, tz: dt.tzinfo) -> dt.datetime:
+    local = due.astimezone(tz)
+    if not quiet.contains(local.timetz().replace(tzinfo=None)):
+        return due
+    day = local.date() if local.time() < quiet.end else local.date() + dt.timedelta(days=1)
+    return dt.datetime.combine(day, quiet.end, tzinfo=tz)
