@@ -21,6 +21,7 @@ class Received:
     recipient: str
     message_id: str
     raw: bytes
+    mail_from: str = ""
 
 
 @dataclass
@@ -54,7 +55,9 @@ class ScriptedHandler:
             return answer
         raw = envelope.original_content or envelope.content
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
-        self.received.append(Received(recipient, str(parsed["Message-ID"]), raw))
+        self.received.append(
+            Received(recipient, str(parsed["Message-ID"]), raw, envelope.mail_from or "")
+        )
         return "250 OK queued"
 
 

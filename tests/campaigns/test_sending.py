@@ -29,6 +29,7 @@ from rapport.delivery.domains import add_domain, records_to_publish
 from rapport.delivery.models import Delivery, DeliveryState, Suppression
 from rapport.delivery.pipeline import LEASE, CampaignSender, claim
 from rapport.delivery.transport import SmtpTransport
+from rapport.delivery.verp import delivery_of
 from rapport.errors import Conflict, InvalidInput
 from rapport.segments.models import Segment, SegmentKind, SegmentMember
 from tests.factories import make_contact
@@ -324,3 +325,18 @@ def test_a_window_campaign_reaches_each_timezone_in_its_own_window(server: Any) 
     _send(campaign_id, port, clock)
     assert len(handler.received) == 4
     assert get_campaign_for(None, campaign_id).state == CampaignState.SENT
+
+
+def test_the_return_path_names_the_delivery_and_cannot_be_forged(server: Any) -> None:
+    handler, port = server
+    campaign_id = _campaign(count=1)
+    start_campaign(campaign_id, acting_user=None)
+
+    _send(campaign_id, port)
+
+    delivery = Delivery.objects.get(campaign_id=campaign_id)
+    mail_from = handler.received[0].mail_from
+    assert mail_from.startswith(f"bounces+{delivery.pk}-")
+    assert delivery_of(mail_from) == delivery.pk
+    forged = mail_from.replace(f"+{delivery.pk}-", f"+{delivery.pk + 1}-")
+    assert delivery_of(forged) is None

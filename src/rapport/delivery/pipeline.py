@@ -37,6 +37,7 @@ from rapport.delivery.dkim import sign
 from rapport.delivery.domains import signing_keys
 from rapport.delivery.models import Delivery, DeliveryState, Suppression, SuppressionReason
 from rapport.delivery.transport import Answer, Outcome, SmtpTransport
+from rapport.delivery.verp import return_path
 from rapport.perf import fewer_gc_pauses
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,7 @@ class CampaignSender:
         self.reply_to = campaign.reply_to or self.version.reply_to or workspace.reply_to
         self.domain = self.from_email.rpartition("@")[2] or "rapport.localhost"
         self.keys = signing_keys(self.domain)
+        self.bounce_domain = settings.BOUNCE_DOMAIN or self.domain
 
     def run(self, *, max_batches: int | None = None) -> SendReport:
         """Send until nothing is due, the campaign leaves ``sending``, or ``max_batches``."""
@@ -241,7 +243,7 @@ class CampaignSender:
         )
         if not handing_over:  # paused, cancelled or taken back since the batch was claimed
             return
-        answer = self.transport.send(self.from_email, envelope.to_email, data)
+        answer = self.transport.send(return_path(pk, self.bounce_domain), envelope.to_email, data)
         self._record(pk, answer, identifier, report)
 
     def _record(self, pk: int, answer: Answer, identifier: str, report: SendReport) -> None:

@@ -167,6 +167,9 @@ SMTP_URL = env_str("RAPPORT_SMTP_URL", "smtp://127.0.0.1:1025")
 # Staff mail (test sends, notifications) goes through Django's SMTP backend; campaigns use
 # the delivery pipeline, which reads the same URL.
 MAILERS = {"default": smtp_mailer(SMTP_URL)}
+# Where bounces come back (VERP return paths, bounces+<delivery>@DOMAIN); empty: the domain of
+# the From address. Its mailbox is read by the bounce processor.
+BOUNCE_DOMAIN = env_str("RAPPORT_BOUNCE_DOMAIN", "")
 MAILCATCHER_LISTEN = env_str("RAPPORT_MAILCATCHER_LISTEN", "127.0.0.1:1025")
 IMPORT_BATCH_SIZE = env_int("RAPPORT_IMPORT_BATCH_SIZE", 2000)
 
