@@ -24,6 +24,7 @@ PYTHON_SOURCES = (
     "web/views/*.py",
     "crm/models.py",
     "content/models.py",
+    "campaigns/models.py",
     "accounts/models.py",
     "accounts/roles.py",
     "settings/__init__.py",

@@ -32,6 +32,7 @@ from rapport.campaigns.models import (
     CampaignAudience,
     CampaignState,
     CampaignTransition,
+    CapAction,
     ScheduleMode,
 )
 from rapport.campaigns.timing import QuietHours, Schedule, Window
@@ -71,6 +72,9 @@ def create_campaign(
     exclude: Sequence[int | str] = (),
     schedule_mode: str = ScheduleMode.NOW,
     send_at: dt.datetime | None = None,
+    local_time: dt.time | None = None,
+    cap_action: str = CapAction.DEFER,
+    transactional: bool = False,
     acting_user: User | None,
 ) -> Campaign:
     if acting_user is not None:
@@ -86,6 +90,10 @@ def create_campaign(
         raise InvalidInput(f"{schedule_mode!r} is not a schedule.", field="schedule_mode")
     if schedule_mode == ScheduleMode.AT and send_at is None:
         raise InvalidInput("Say when to send.", field="send_at")
+    if schedule_mode == ScheduleMode.LOCAL_TIME and local_time is None:
+        raise InvalidInput("Say at what local time to send.", field="local_time")
+    if cap_action not in CapAction.values:
+        raise InvalidInput(f"{cap_action!r} is not defer or skip.", field="cap_action")
     found_template = get_template_for(None, template)
     current_version(found_template)  # a template with nothing saved cannot be sent
     campaign = Campaign.objects.create(
@@ -93,6 +101,9 @@ def create_campaign(
         template=found_template,
         schedule_mode=schedule_mode,
         send_at=send_at,
+        local_time=local_time,
+        cap_action=cap_action,
+        transactional=transactional,
         created_by=acting_user,
     )
     for refs, excluded in ((audience, False), (exclude, True)):

@@ -10,9 +10,11 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from rapport.content.models import TemplateKind
+from rapport.campaigns.models import CapAction, ScheduleMode
+from rapport.content.models import Template, TemplateKind
 from rapport.crm.models import Audience, ContactStatus, ImportKind
 from rapport.crm.queries import ContactFilters
+from rapport.segments.models import Segment
 
 
 def _with_any(choices: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
@@ -124,3 +126,32 @@ class TemplateForm(forms.Form):
 class TestSendForm(forms.Form):
     to = forms.EmailField(label=_("Send a test to"))
     contact = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    template = forms.ModelChoiceField(label=_("Template"), queryset=Template.objects.none())
+    audience = forms.ModelMultipleChoiceField(
+        label=_("Send to"), queryset=Segment.objects.none(), widget=forms.SelectMultiple
+    )
+    exclude = forms.ModelMultipleChoiceField(
+        label=_("Leave out"), queryset=Segment.objects.none(), required=False
+    )
+    schedule_mode = forms.ChoiceField(label=_("When"), choices=ScheduleMode.choices)
+    send_at = forms.DateTimeField(
+        label=_("Send at"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    local_time = forms.TimeField(
+        label=_("Local time"), required=False, widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    cap_action = forms.ChoiceField(label=_("Contacts at their cap"), choices=CapAction.choices)
+    transactional = forms.BooleanField(label=_("Transactional (no caps)"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        templates = Template.objects.filter(archived=False, current__isnull=False)
+        self.fields["template"].queryset = templates  # type: ignore[attr-defined]
+        self.fields["audience"].queryset = Segment.objects.order_by("name")  # type: ignore[attr-defined]
+        self.fields["exclude"].queryset = Segment.objects.order_by("name")  # type: ignore[attr-defined]

@@ -3,7 +3,15 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from rapport.web.views import account, contacts, dashboard, email_templates, imports, segments
+from rapport.web.views import (
+    account,
+    campaigns,
+    contacts,
+    dashboard,
+    email_templates,
+    imports,
+    segments,
+)
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -40,4 +48,17 @@ urlpatterns = [
         name="template_test_send",
     ),
     path("preview/<str:token>/", email_templates.template_frame, name="template_frame"),
+    path("campaigns/", campaigns.campaign_index, name="campaigns"),
+    path("campaigns/new", campaigns.campaign_new, name="campaign_new"),
+    path("campaigns/<int:campaign_id>/", campaigns.campaign_page, name="campaign"),
+    path(
+        "campaigns/<int:campaign_id>/progress",
+        campaigns.campaign_progress,
+        name="campaign_progress",
+    ),
+    path(
+        "campaigns/<int:campaign_id>/<str:action>",
+        campaigns.campaign_action,
+        name="campaign_action",
+    ),
 ]
