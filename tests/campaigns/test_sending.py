@@ -80,7 +80,10 @@ def _send(campaign_id: int, port: int, clock: Clock | None = None) -> None:
         CampaignSender(campaign, transport, clock=clock or timezone.now).run()
 
 
-def test_everyone_gets_one_personal_message_and_the_campaign_ends_sent(server: Any) -> None:
+def test_everyone_gets_one_personal_message_and_the_campaign_ends_sent(
+    server: Any, settings: Any
+) -> None:
+    settings.BASE_URL = "https://mail.example.com"  # one-click needs https (RFC 8058)
     handler, port = server
     campaign_id = _campaign(given_name="Mei")
     start_campaign(campaign_id, acting_user=None)
@@ -92,7 +95,7 @@ def test_everyone_gets_one_personal_message_and_the_campaign_ends_sent(server: A
     message = email.message_from_bytes(handler.received[0].raw, policy=email.policy.default)
     assert message["Subject"] == "Hi Mei"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert message["List-Unsubscribe"].strip().startswith("<http")
+    assert message["List-Unsubscribe"].startswith("<https://mail.example.com/e/unsubscribe/")
     status = campaign_status(get_campaign_for(None, campaign_id))
     assert status == {
         "state": "sent", "audience": 4, "sent": 4, "failed": 0, "deferred": 0, "unknown": 0,
@@ -191,7 +194,10 @@ def test_sending_is_refused_until_the_postal_address_is_set() -> None:
     assert get_campaign_for(None, campaign_id).state == CampaignState.DRAFT
 
 
-def test_messages_from_a_set_up_domain_carry_both_dkim_signatures(server: Any) -> None:
+def test_messages_from_a_set_up_domain_carry_both_dkim_signatures(
+    server: Any, settings: Any
+) -> None:
+    settings.BASE_URL = "https://mail.example.com"
     handler, port = server
     campaign_id = _campaign(count=1)
     Workspace.objects.update(from_email="news@shop.example.com")

