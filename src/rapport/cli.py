@@ -335,15 +335,24 @@ def serve_command(
     except KeyboardInterrupt:
         console.print("stopping…")
     finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in processes.values():
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        _stop_all(processes)
     raise typer.Exit(exit_code)
+
+
+def _stop_all(processes: dict[str, subprocess.Popen[bytes]], grace: float = 10.0) -> None:
+    """Ask every child to stop at once, give them ``grace`` seconds in all (not each: the
+    worker finishes its current task first), then kill whoever is still there."""
+    for process in processes.values():
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + grace
+    for name, process in processes.items():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            console.print(f"[yellow]{name} did not stop in time; killing it.[/]")
+            process.kill()
+            process.wait()
 
 
 def _typer_commands() -> set[str]:
