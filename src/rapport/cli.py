@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -320,6 +321,10 @@ def serve_command(
         "scheduler": [sys.executable, "-m", "rapport.cli", "scheduler"],
         "mailcatcher": [sys.executable, "-m", "rapport.cli", "mailcatcher"],
     }
+    # Ctrl-C and SIGTERM stop everything even when SIGINT was inherited as ignored (a shell's
+    # background job): Python installs no KeyboardInterrupt handler in that case.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, _interrupt)
     processes = {name: subprocess.Popen(cmd) for name, cmd in children.items()}  # noqa: S603
     console.print(
         f"Rapport is running on [bold]http://{settings.LISTEN}[/] "
@@ -337,6 +342,10 @@ def serve_command(
     finally:
         _stop_all(processes)
     raise typer.Exit(exit_code)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _stop_all(processes: dict[str, subprocess.Popen[bytes]], grace: float = 10.0) -> None:
