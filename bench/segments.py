@@ -127,8 +127,7 @@ def _segments(now: dt.datetime, vendor: str) -> list[tuple[str, Any, str, list[A
         (
             "lifecycle potential",
             {"field": "lifecycle", "op": "eq", "value": "potential"},
-            "SELECT COUNT(*) FROM crm_contact c WHERE c.status = %s AND NOT EXISTS "
-            "(SELECT 1 FROM segments_contactfacts f WHERE f.contact_id = c.id)",
+            "SELECT COUNT(*) FROM crm_contact c WHERE c.status = %s AND NOT c.has_ordered",
             ["subscribed"],
         ),
         (

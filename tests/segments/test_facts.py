@@ -40,6 +40,12 @@ def _facts_table() -> list[tuple[object, ...]]:
     )
 
 
+def _buyers() -> list[int]:
+    return list(
+        Contact.objects.filter(has_ordered=True).order_by("pk").values_list("pk", flat=True)
+    )
+
+
 def test_incremental_facts_equal_a_full_recomputation_after_random_order_streams(tmp_path):
     rng = random.Random(11)
     user = make_user(Role.OWNER)
@@ -72,12 +78,31 @@ def test_incremental_facts_equal_a_full_recomputation_after_random_order_streams
             run_import("orders", path, batch_size=2, parallel=False)
         else:
             rescore(T0 + dt.timedelta(days=step))
-    incremental = _facts_table()
+    incremental, buyers = _facts_table(), _buyers()
 
     rebuild_all_facts()
 
     assert incremental == _facts_table()
     assert len(incremental) > 10
+    # The "potential" stage reads has_ordered: it must name exactly the contacts with facts.
+    assert buyers == _buyers() == [row[0] for row in incremental]
+
+
+def test_a_contact_whose_only_order_is_deleted_is_potential_again():
+    user = make_user(Role.OWNER)
+    order = create_order(
+        external_id="only-one",
+        email="once@example.com",
+        placed_at=T0,
+        currency="CNY",
+        lines=[OrderLineInput("SKU", 1, Decimal("9.90"))],
+        acting_user=user,
+    )
+    assert Contact.objects.get(email="once@example.com").has_ordered
+
+    delete_order(order.pk, acting_user=user)
+
+    assert not Contact.objects.get(email="once@example.com").has_ordered
 
 
 def test_a_buyers_usual_interval_sets_when_they_lapse():

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
@@ -130,13 +131,21 @@ class Contact(models.Model):
     cap_messages = models.PositiveSmallIntegerField(_("at most"), null=True, blank=True)
     cap_days = models.PositiveSmallIntegerField(_("emails in days"), null=True, blank=True)
     source = models.CharField(max_length=100, blank=True)
+    # Kept by segments.facts with the purchase facts: "potential" (subscribed, never bought)
+    # is then read from a small partial index instead of an anti-join of every contact.
+    has_ordered = models.BooleanField(_("has ordered"), db_default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         # Only what search needs: low-cardinality columns (status, country, audience) are
         # read by scans that an index would not speed up, and every index slows imports.
-        indexes = [models.Index(Lower("family_name"), name="crm_contact_family_lower")]
+        indexes = [
+            models.Index(Lower("family_name"), name="crm_contact_family_lower"),
+            models.Index(
+                fields=["status"], condition=Q(has_ordered=False), name="crm_contact_non_buyers"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.email

@@ -310,9 +310,9 @@ class RuleCompiler:
         return active & Q(first_order_at__lt=new_since, order_count=1)  # one_time
 
     def stage(self, name: str) -> Q:
+        if name == "potential":  # has_ordered mirrors "has a facts row", with its own index
+            return Q(status=ContactStatus.SUBSCRIBED, has_ordered=False)
         buyers = ContactFacts.objects.values("contact_id")
-        if name == "potential":
-            return Q(status=ContactStatus.SUBSCRIBED) & ~Q(pk__in=buyers)
         return Q(pk__in=buyers.filter(self.stage_filter(name)))
 
     def _lifecycle(self, cond: Condition) -> Q:

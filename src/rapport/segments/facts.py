@@ -17,10 +17,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
 from django.utils import timezone
 
-from rapport.crm.models import Order
+from rapport.crm.models import Contact, Order
 from rapport.segments.models import ContactFacts, LifecycleSettings
 
 METRICS = {"r": "last_order_at", "f": "order_count", "m": "total_spent"}
@@ -113,13 +113,25 @@ def refresh_facts(contact_ids: Iterable[int]) -> int:
         ContactFacts.objects.bulk_create(
             [compute_facts(cid, rows, settings, cuts) for cid, rows in orders.items()]
         )
+        _mark_buyers(chunk, set(orders))
         written += len(orders)
     return written
+
+
+def _mark_buyers(contact_ids: list[int], buyers: set[int]) -> None:
+    """Keep ``Contact.has_ordered`` equal to "has a facts row", writing only what changed."""
+    Contact.objects.filter(pk__in=buyers, has_ordered=False).update(has_ordered=True)
+    Contact.objects.filter(pk__in=[cid for cid in contact_ids if cid not in buyers]).filter(
+        has_ordered=True
+    ).update(has_ordered=False)
 
 
 def rebuild_all_facts(batch: int = 5000) -> int:
     """Recompute every buyer's facts (after a restore, or to check the incremental path)."""
     ContactFacts.objects.all().delete()
+    Contact.objects.filter(has_ordered=True).exclude(
+        Exists(Order.objects.filter(contact_id=OuterRef("pk")))
+    ).update(has_ordered=False)
     done = 0
     last = 0
     while True:
