@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +34,9 @@ class ScriptedHandler:
     data_answers: dict[str, str] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     delay: float = 0.0  # seconds before answering DATA, to let a test act mid-campaign
+    # Messages being answered at once, per recipient domain and overall, and the most seen.
+    busy: Counter[str] = field(default_factory=Counter)
+    most_at_once: Counter[str] = field(default_factory=Counter)
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -48,8 +52,16 @@ class ScriptedHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         recipient = envelope.rcpt_tos[0].lower()
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        domain = recipient.rpartition("@")[2]
+        for key in (domain, "*"):
+            self.busy[key] += 1
+            self.most_at_once[key] = max(self.most_at_once[key], self.busy[key])
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+        finally:
+            for key in (domain, "*"):
+                self.busy[key] -= 1
         answer = self.data_answers.get(recipient)
         if answer:
             return answer

@@ -49,7 +49,7 @@ def campaign_send(
     """Start sending (a worker does it), or with --wait do the sending in this process."""
     from rapport.campaigns.models import CampaignState  # noqa: PLC0415
     from rapport.campaigns.services import get_campaign_for, start_campaign  # noqa: PLC0415
-    from rapport.delivery.pipeline import CampaignSender, default_transport  # noqa: PLC0415
+    from rapport.delivery.pipeline import CampaignSender, default_pool  # noqa: PLC0415
     from rapport.delivery.tasks import send_campaign  # noqa: PLC0415
     from rapport.errors import RapportError  # noqa: PLC0415
 
@@ -61,8 +61,8 @@ def campaign_send(
     except RapportError as error:
         fail(error.message)
     if wait:
-        with default_transport() as transport:
-            CampaignSender(found, transport).run()
+        with default_pool() as pool:
+            CampaignSender(found, pool).run()
     elif found.state == CampaignState.SENDING:
         send_campaign.enqueue(found.pk)
     _print_status(found.pk, as_json)

@@ -28,6 +28,7 @@ from rapport.crm.models import Contact, ContactStatus
 from rapport.delivery.domains import add_domain, records_to_publish
 from rapport.delivery.models import Delivery, DeliveryState, Suppression
 from rapport.delivery.pipeline import LEASE, CampaignSender, claim
+from rapport.delivery.pool import SendPool
 from rapport.delivery.transport import SmtpTransport
 from rapport.delivery.verp import delivery_of
 from rapport.errors import Conflict, InvalidInput
@@ -76,8 +77,9 @@ def _campaign(count: int = 4, **contact: Any) -> int:
 
 def _send(campaign_id: int, port: int, clock: Clock | None = None) -> None:
     campaign = get_campaign_for(None, campaign_id)
-    with SmtpTransport(f"smtp://127.0.0.1:{port}") as transport:
-        CampaignSender(campaign, transport, clock=clock or timezone.now).run()
+    url = f"smtp://127.0.0.1:{port}"
+    with SendPool(lambda: SmtpTransport(url)) as pool:
+        CampaignSender(campaign, pool, clock=clock or timezone.now).run()
 
 
 def test_everyone_gets_one_personal_message_and_the_campaign_ends_sent(

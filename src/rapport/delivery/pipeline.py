@@ -36,6 +36,7 @@ from rapport.delivery.compose import Envelope, compose, message_id
 from rapport.delivery.dkim import sign
 from rapport.delivery.domains import signing_keys
 from rapport.delivery.models import Delivery, DeliveryState, Suppression, SuppressionReason
+from rapport.delivery.pool import PoolLimits, SendPool
 from rapport.delivery.transport import Answer, Outcome, SmtpTransport
 from rapport.delivery.verp import return_path
 from rapport.perf import fewer_gc_pauses
@@ -110,18 +111,18 @@ def _still_allowed(contact_ids: list[int]) -> set[int]:
 
 
 class CampaignSender:
-    """Sends one campaign's due rows through one transport."""
+    """Sends one campaign's due rows through a pool of connections."""
 
     def __init__(
         self,
         campaign: Campaign,
-        transport: SmtpTransport,
+        pool: SendPool,
         *,
         clock: Callable[[], dt.datetime] = timezone.now,
     ) -> None:
         assert campaign.version is not None, "a campaign is started before it is sent"
         self.campaign = campaign
-        self.transport = transport
+        self.pool = pool
         self.clock = clock
         self.version = campaign.version
         self.compiled = compile_version(self.version)
@@ -187,9 +188,11 @@ class CampaignSender:
         for pk, contact_id in wanted:
             context = contexts.get(contact_id)
             if context is None:  # the contact was deleted since the row was queued
-                self._record(pk, Answer(Outcome.REFUSED, None, "contact deleted"), "", report)
+                self._record_failure(pk, Answer(Outcome.REFUSED, None, "contact deleted"), report)
                 continue
-            self._send_one(pk, contact_id, context, report)
+            self._send_one(pk, context, report)
+            self._record(self.pool.finished(), report)
+        self._record(self.pool.drain(), report)
 
     def _within_caps(
         self, rows: list[tuple[int, int]], report: SendReport
@@ -210,15 +213,13 @@ class CampaignSender:
         allowed = set(decision.allowed)
         return [(pk, contact) for pk, contact in rows if pk in allowed]
 
-    def _send_one(
-        self, pk: int, contact_id: int, context: dict[str, object], report: SendReport
-    ) -> None:
+    def _send_one(self, pk: int, context: dict[str, object], report: SendReport) -> None:
         contact = context["contact"]
         assert isinstance(contact, dict)
         try:
             rendered = self.compiled.render(context)
         except RenderError as error:
-            self._record(pk, Answer(Outcome.REFUSED, None, error.message[:300]), "", report)
+            self._record_failure(pk, Answer(Outcome.REFUSED, None, error.message[:300]), report)
             return
         identifier = message_id(pk, self.domain)
         envelope = Envelope(
@@ -238,28 +239,38 @@ class CampaignSender:
         try:
             data = compose(rendered, envelope, identifier)
         except ValueError as error:  # an address only SMTPUTF8 could carry, a broken value
-            self._record(pk, Answer(Outcome.REFUSED, None, f"cannot be sent: {error}"), "", report)
+            refusal = Answer(Outcome.REFUSED, None, f"cannot be sent: {error}")
+            self._record_failure(pk, refusal, report)
             return
         if self.keys:
             data = sign(data, self.keys)
         handing_over = Delivery.objects.filter(pk=pk, state=DeliveryState.CLAIMED).update(
-            state=DeliveryState.SENDING, updated_at=self.clock()
+            state=DeliveryState.SENDING, message_id=identifier, updated_at=self.clock()
         )
         if not handing_over:  # paused, cancelled or taken back since the batch was claimed
             return
-        answer = self.transport.send(return_path(pk, self.bounce_domain), envelope.to_email, data)
-        self._record(pk, answer, identifier, report)
+        self.pool.submit(pk, return_path(pk, self.bounce_domain), envelope.to_email, data)
 
-    def _record(self, pk: int, answer: Answer, identifier: str, report: SendReport) -> None:
+    def _record(self, answers: list[tuple[int, Answer]], report: SendReport) -> None:
+        """Write the servers' answers: the accepted ones together, one UPDATE per answer text
+        (a relay that names its queue id makes that one per message)."""
+        accepted: dict[str, list[int]] = {}
+        for pk, answer in answers:
+            if answer.outcome is Outcome.ACCEPTED:
+                accepted.setdefault(_response(answer), []).append(pk)
+            else:
+                self._record_failure(pk, answer, report)
+        now = self.clock()
+        for response, pks in accepted.items():
+            Delivery.objects.filter(pk__in=pks).update(
+                state=DeliveryState.SENT, response=response, sent_at=now
+            )
+            report.sent += len(pks)
+
+    def _record_failure(self, pk: int, answer: Answer, report: SendReport) -> None:
         now = self.clock()
         rows = Delivery.objects.filter(pk=pk)
-        response = f"{answer.code or ''} {answer.text}".strip()[:500]
-        if answer.outcome is Outcome.ACCEPTED:
-            rows.update(
-                state=DeliveryState.SENT, message_id=identifier, response=response, sent_at=now
-            )
-            report.sent += 1
-            return
+        response = _response(answer)
         delivery = rows.values_list("attempts", "contact__email", "campaign__started_at").get()
         attempts, email, started = delivery
         gave_up = attempts >= MAX_ATTEMPTS or (started and now - started > GIVE_UP_AFTER)
@@ -278,5 +289,11 @@ class CampaignSender:
             )
 
 
-def default_transport() -> SmtpTransport:
-    return SmtpTransport(settings.SMTP_URL)
+def _response(answer: Answer) -> str:
+    return f"{answer.code or ''} {answer.text}".strip()[:500]
+
+
+def default_pool() -> SendPool:
+    """The pool for ``RAPPORT_SMTP_URL``, with the limits its query string sets."""
+    url = settings.SMTP_URL
+    return SendPool(lambda: SmtpTransport(url), PoolLimits(**settings.SMTP_LIMITS))

@@ -9,8 +9,8 @@ from django.tasks import task
 def send_campaign(campaign_id: int) -> None:
     """Send what is due now; safe to run twice or on several workers at once."""
     from rapport.campaigns.services import get_campaign_for  # noqa: PLC0415 - light start-up
-    from rapport.delivery.pipeline import CampaignSender, default_transport  # noqa: PLC0415
+    from rapport.delivery.pipeline import CampaignSender, default_pool  # noqa: PLC0415
 
     campaign = get_campaign_for(None, campaign_id)
-    with default_transport() as transport:
-        CampaignSender(campaign, transport).run()
+    with default_pool() as pool:
+        CampaignSender(campaign, pool).run()

@@ -19,6 +19,7 @@ from rapport.settings.env import (
     env_int,
     env_list,
     env_str,
+    smtp_limits,
     smtp_mailer,
 )
 from rapport.settings.env import secret_key as _secret_key
@@ -167,6 +168,7 @@ SMTP_URL = env_str("RAPPORT_SMTP_URL", "smtp://127.0.0.1:1025")
 # Staff mail (test sends, notifications) goes through Django's SMTP backend; campaigns use
 # the delivery pipeline, which reads the same URL.
 MAILERS = {"default": smtp_mailer(SMTP_URL)}
+SMTP_LIMITS = smtp_limits(SMTP_URL)  # connections, per_domain, rate: checked at start-up
 # Where bounces come back (VERP return paths, bounces+<delivery>@DOMAIN); empty: the domain of
 # the From address. Its mailbox is read by the bounce processor.
 BOUNCE_DOMAIN = env_str("RAPPORT_BOUNCE_DOMAIN", "")

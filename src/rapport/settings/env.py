@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 
@@ -72,6 +73,26 @@ def secret_key(directory: Path) -> str:
     key_file.write_text(key)
     key_file.chmod(0o600)
     return key
+
+
+_LIMITS = {"connections": int, "per_domain": int, "rate": float, "backlog": int}
+
+
+def smtp_limits(url: str) -> dict[str, Any]:
+    """Sending limits from the same URL's query: ``connections`` (persistent connections per
+    worker), ``per_domain`` (in flight to one recipient domain), ``rate`` (messages a second
+    per worker), e.g. ``smtp://relay:587?starttls=1&connections=8&rate=14``."""
+    limits: dict[str, Any] = {}
+    for key, values in parse_qs(urlsplit(url).query).items():
+        if key not in _LIMITS:
+            continue
+        try:
+            limits[key] = _LIMITS[key](values[-1])
+        except ValueError:
+            raise ConfigError(f"RAPPORT_SMTP_URL: {key}={values[-1]!r} is not a number") from None
+        if limits[key] < (0 if key in ("rate", "backlog") else 1):
+            raise ConfigError(f"RAPPORT_SMTP_URL: {key}={values[-1]!r} is out of range")
+    return limits
 
 
 def smtp_mailer(url: str) -> dict[str, object]:
