@@ -15,9 +15,10 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -101,6 +102,45 @@ def claim(campaign_id: int, *, now: dt.datetime, limit: int = BATCH) -> list[tup
     return rows
 
 
+class _HotWrites:
+    """The two writes every message makes, as parameterised SQL prepared once: building them
+    through the ORM cost about four times the write itself, a fifth of a message's time."""
+
+    def __init__(self) -> None:
+        table = connection.ops.quote_name(Delivery._meta.db_table)
+        column = {
+            f.name: connection.ops.quote_name(f.column or f.name) for f in Delivery._meta.fields
+        }
+        self._hand_over = (
+            f"UPDATE {table} SET {column['state']} = %s, {column['message_id']} = %s, "  # noqa: S608 - names from the model
+            f"{column['updated_at']} = %s WHERE {column['id']} = %s AND {column['state']} = %s"
+        )
+        self._sent = (
+            f"UPDATE {table} SET {column['state']} = %s, {column['response']} = %s, "  # noqa: S608 - names from the model
+            f"{column['sent_at']} = %s WHERE {column['id']} IN "
+        )
+
+    def hand_over(self, pk: int, identifier: str, now: dt.datetime) -> bool:
+        """``claimed`` to ``sending``; False when the row is no longer ours (paused, …)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                self._hand_over,
+                [DeliveryState.SENDING, identifier, _stamp(now), pk, DeliveryState.CLAIMED],
+            )
+            return bool(cursor.rowcount == 1)
+
+    def sent(self, pks: list[int], response: str, now: dt.datetime) -> None:
+        marks = ", ".join(["%s"] * len(pks))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"{self._sent}({marks})", [DeliveryState.SENT, response, _stamp(now), *pks]
+            )
+
+
+def _stamp(moment: dt.datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
 def _still_allowed(contact_ids: list[int]) -> set[int]:
     """Checked right before hand-off: an unsubscribe mid-campaign counts for the rest of it."""
     return set(
@@ -123,6 +163,7 @@ class CampaignSender:
         assert campaign.version is not None, "a campaign is started before it is sent"
         self.campaign = campaign
         self.pool = pool
+        self.writes = _HotWrites()
         self.clock = clock
         self.version = campaign.version
         self.compiled = compile_version(self.version)
@@ -244,10 +285,9 @@ class CampaignSender:
             return
         if self.keys:
             data = sign(data, self.keys)
-        handing_over = Delivery.objects.filter(pk=pk, state=DeliveryState.CLAIMED).update(
-            state=DeliveryState.SENDING, message_id=identifier, updated_at=self.clock()
-        )
-        if not handing_over:  # paused, cancelled or taken back since the batch was claimed
+        if not self.writes.hand_over(
+            pk, identifier, self.clock()
+        ):  # paused, cancelled or taken back since the batch was claimed
             return
         self.pool.submit(pk, return_path(pk, self.bounce_domain), envelope.to_email, data)
 
@@ -262,9 +302,7 @@ class CampaignSender:
                 self._record_failure(pk, answer, report)
         now = self.clock()
         for response, pks in accepted.items():
-            Delivery.objects.filter(pk__in=pks).update(
-                state=DeliveryState.SENT, response=response, sent_at=now
-            )
+            self.writes.sent(pks, response, now)
             report.sent += len(pks)
 
     def _record_failure(self, pk: int, answer: Answer, report: SendReport) -> None:
