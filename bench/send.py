@@ -62,7 +62,7 @@ def _pool(smtp_url: str | None, connections: int) -> Any:
     from rapport.delivery.transport import SmtpTransport  # noqa: PLC0415
 
     if smtp_url is None:
-        return SendPool(_Discard, PoolLimits(connections=1))
+        return SendPool(_Discard, PoolLimits(connections=connections))
     url = smtp_url
     return SendPool(lambda: SmtpTransport(url), PoolLimits(connections=connections))
 
@@ -173,7 +173,7 @@ def main() -> None:
 
     build_campaign = _campaign("build", ids)
     build_seconds = _run_workers(
-        _worker, [(contacts, build_campaign, None, 1) for _ in range(args.workers)]
+        _worker, [(contacts, build_campaign, None, args.connections) for _ in range(args.workers)]
     )
     built = Delivery.objects.filter(campaign_id=build_campaign, state="sent").count()
 

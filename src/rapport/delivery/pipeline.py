@@ -102,6 +102,15 @@ def claim(campaign_id: int, *, now: dt.datetime, limit: int = BATCH) -> list[tup
     return rows
 
 
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
+    pk: int
+    message_id: str
+    mail_from: str
+    recipient: str
+    data: bytes
+
+
 class _HotWrites:
     """The two writes every message makes, as parameterised SQL prepared once: building them
     through the ORM cost about four times the write itself, a fifth of a message's time."""
@@ -163,6 +172,7 @@ class CampaignSender:
         assert campaign.version is not None, "a campaign is started before it is sent"
         self.campaign = campaign
         self.pool = pool
+        self.group = pool.limits.connections  # messages marked ``sending`` per commit
         self.writes = _HotWrites()
         self.clock = clock
         self.version = campaign.version
@@ -226,13 +236,20 @@ class CampaignSender:
                 strict=False,
             )
         }
+        group: list[_Outgoing] = []
         for pk, contact_id in wanted:
             context = contexts.get(contact_id)
             if context is None:  # the contact was deleted since the row was queued
                 self._record_failure(pk, Answer(Outcome.REFUSED, None, "contact deleted"), report)
                 continue
-            self._send_one(pk, context, report)
-            self._record(self.pool.finished(), report)
+            outgoing = self._build(pk, context, report)
+            if outgoing is not None:
+                group.append(outgoing)
+            if len(group) >= self.group:
+                self._hand_over(group)
+                group = []
+                self._record(self.pool.finished(), report)
+        self._hand_over(group)
         self._record(self.pool.drain(), report)
 
     def _within_caps(
@@ -254,14 +271,15 @@ class CampaignSender:
         allowed = set(decision.allowed)
         return [(pk, contact) for pk, contact in rows if pk in allowed]
 
-    def _send_one(self, pk: int, context: dict[str, object], report: SendReport) -> None:
+    def _build(self, pk: int, context: dict[str, object], report: SendReport) -> _Outgoing | None:
+        """Render, compose and sign one message; None (and the row failed) if it cannot be."""
         contact = context["contact"]
         assert isinstance(contact, dict)
         try:
             rendered = self.compiled.render(context)
         except RenderError as error:
             self._record_failure(pk, Answer(Outcome.REFUSED, None, error.message[:300]), report)
-            return
+            return None
         identifier = message_id(pk, self.domain)
         envelope = Envelope(
             from_name=self.from_name,
@@ -282,28 +300,40 @@ class CampaignSender:
         except ValueError as error:  # an address only SMTPUTF8 could carry, a broken value
             refusal = Answer(Outcome.REFUSED, None, f"cannot be sent: {error}")
             self._record_failure(pk, refusal, report)
-            return
+            return None
         if self.keys:
             data = sign(data, self.keys)
-        if not self.writes.hand_over(
-            pk, identifier, self.clock()
-        ):  # paused, cancelled or taken back since the batch was claimed
-            return
-        self.pool.submit(pk, return_path(pk, self.bounce_domain), envelope.to_email, data)
+        return _Outgoing(
+            pk, identifier, return_path(pk, self.bounce_domain), envelope.to_email, data
+        )
+
+    def _hand_over(self, group: list[_Outgoing]) -> None:
+        """Mark a few built messages ``sending`` in one commit, then give them to the pool.
+        One commit per group instead of per message: SQLite's writers queue for the lock,
+        and a crash now costs at most a group plus what the pool holds, never a repeat."""
+        now = self.clock()
+        with transaction.atomic():
+            # A row no longer claimed was paused, cancelled or taken back since its batch.
+            ours = [m for m in group if self.writes.hand_over(m.pk, m.message_id, now)]
+        for message in ours:
+            self.pool.submit(message.pk, message.mail_from, message.recipient, message.data)
 
     def _record(self, answers: list[tuple[int, Answer]], report: SendReport) -> None:
-        """Write the servers' answers: the accepted ones together, one UPDATE per answer text
-        (a relay that names its queue id makes that one per message)."""
+        """Write the servers' answers in one commit: the accepted ones together, an UPDATE per
+        answer text (a relay that names its queue id makes that one per message)."""
+        if not answers:
+            return
         accepted: dict[str, list[int]] = {}
-        for pk, answer in answers:
-            if answer.outcome is Outcome.ACCEPTED:
-                accepted.setdefault(_response(answer), []).append(pk)
-            else:
-                self._record_failure(pk, answer, report)
         now = self.clock()
-        for response, pks in accepted.items():
-            self.writes.sent(pks, response, now)
-            report.sent += len(pks)
+        with transaction.atomic():
+            for pk, answer in answers:
+                if answer.outcome is Outcome.ACCEPTED:
+                    accepted.setdefault(_response(answer), []).append(pk)
+                else:
+                    self._record_failure(pk, answer, report)
+            for response, pks in accepted.items():
+                self.writes.sent(pks, response, now)
+                report.sent += len(pks)
 
     def _record_failure(self, pk: int, answer: Answer, report: SendReport) -> None:
         now = self.clock()
