@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python bench/segments.py $(SEGMENT_BENCH_ARGS)
 	$(BIN)/python bench/render.py $(RENDER_BENCH_ARGS)
 	$(BIN)/python bench/recommend.py $(RECOMMEND_BENCH_ARGS)
+	$(BIN)/python bench/send.py $(SEND_BENCH_ARGS)
 	$(BIN)/python bench/mime_build.py
 	$(BIN)/python bench/dkim_sign.py
 
