@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+from rapport.cli_bounces import bounces_app
 from rapport.cli_campaigns import campaign_app
 from rapport.cli_common import console, fail
 from rapport.cli_content import recommend_command, template_app
@@ -36,6 +37,7 @@ app.add_typer(segment_app, name="segment")
 app.add_typer(template_app, name="template")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(domain_app, name="domain")
+app.add_typer(bounces_app, name="bounces")
 app.command("recommend")(recommend_command)
 
 

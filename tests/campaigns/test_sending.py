@@ -98,6 +98,12 @@ def test_everyone_gets_one_personal_message_and_the_campaign_ends_sent(
     assert message["Subject"] == "Hi Mei"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["List-Unsubscribe"].startswith("<https://mail.example.com/e/unsubscribe/")
+    # …and a mailto alternative that names this delivery, signed (RFC 2369).
+    mailto = re.search(r"<mailto:([^>?]+)>", message["List-Unsubscribe"])
+    assert mailto is not None
+    row = Delivery.objects.get(contact__email=handler.received[0].recipient)
+    assert delivery_of(mailto.group(1), "unsubscribe") == row.pk
+    assert delivery_of(mailto.group(1)) is None  # it is not a bounce address
     status = campaign_status(get_campaign_for(None, campaign_id))
     assert status == {
         "state": "sent", "audience": 4, "sent": 4, "failed": 0, "deferred": 0, "unknown": 0,

@@ -59,8 +59,17 @@ def dispatch_campaigns(now: dt.datetime) -> None:
     dispatch_due(now)
 
 
+def read_bounce_mailbox(now: dt.datetime) -> None:
+    """Queued as a task: a slow IMAP server must not hold up the other jobs."""
+    if settings.BOUNCE_MAILBOX:
+        from rapport.delivery.tasks import read_bounce_mailbox as task  # noqa: PLC0415
+
+        task.enqueue()
+
+
 JOBS = [
     PeriodicJob("dispatch campaigns", dt.timedelta(minutes=1), dispatch_campaigns),
+    PeriodicJob("read bounces", dt.timedelta(minutes=5), read_bounce_mailbox),
     PeriodicJob("rescore RFM", dt.timedelta(hours=24), rescore_rfm),
     PeriodicJob("prune finished tasks", dt.timedelta(hours=1), prune_finished_tasks),
     PeriodicJob("prune import files", dt.timedelta(hours=6), prune_import_files),

@@ -23,6 +23,7 @@ class Envelope:
     unsubscribe_url: str
     delivery_id: int
     date: dt.datetime
+    unsubscribe_mailto: str = ""  # unsubscribe+<delivery>-<sig>@bounce domain
 
 
 def message_id(delivery_id: int, domain: str) -> str:
@@ -45,6 +46,7 @@ def compose(message: RenderedMessage, envelope: Envelope, message_id: str) -> by
             date=envelope.date,
             reply_to=envelope.reply_to or None,
             list_unsubscribe_url=envelope.unsubscribe_url or None,
+            list_unsubscribe_mailto=envelope.unsubscribe_mailto or None,
             extra_headers=(("X-Rapport-Delivery", str(envelope.delivery_id)),),
         )
     )

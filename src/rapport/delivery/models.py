@@ -93,3 +93,57 @@ class SendingDomain(models.Model):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class BounceKind(models.TextChoices):
+    HARD = "hard", _("Hard bounce")
+    SOFT = "soft", _("Soft bounce")
+    COMPLAINT = "complaint", _("Complaint")
+    DELAYED = "delayed", _("Delay warning")
+    UNRECOGNISED = "unrecognised", _("Unrecognised")
+
+
+class Bounce(models.Model):
+    """One report that came back (by IMAP or a provider's webhook), kept as the evidence
+    behind a suppression and a campaign's bounce rate. ``key`` makes reading the same report
+    twice (a crash before it was moved, a webhook retried) count once."""
+
+    key = models.CharField(max_length=300, unique=True)
+    kind = models.CharField(max_length=12, choices=BounceKind.choices)
+    delivery = models.ForeignKey(
+        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="bounces"
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    email = models.CharField(max_length=254, blank=True, db_index=True)
+    status = models.CharField(max_length=16, blank=True)  # 5.1.1, 550, …
+    diagnostic = models.CharField(max_length=500, blank=True)
+    source = models.CharField(max_length=40)  # imap, webhook:amazon_ses, …
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["campaign", "kind"], name="bounce_campaign_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.email}"
+
+
+class BouncePolicy(models.Model):
+    """When bounces suppress an address and pause a campaign; one row, edited in the UI.
+
+    Defaults follow what mailbox providers tolerate: Google asks senders to stay under 0.3 %
+    complaints, and a campaign that bounces more than 5 % is sending to a stale list."""
+
+    soft_bounces_to_suppress = models.PositiveSmallIntegerField(_("soft bounces"), default=3)
+    soft_bounce_days = models.PositiveSmallIntegerField(_("within days"), default=30)
+    pause_bounce_rate = models.FloatField(_("pause above bounce rate"), default=0.05)
+    pause_complaint_rate = models.FloatField(_("pause above complaint rate"), default=0.003)
+    minimum_sent = models.PositiveIntegerField(_("judge rates after sending"), default=100)
+
+    def __str__(self) -> str:
+        return "bounce policy"
+
+    @classmethod
+    def current(cls) -> BouncePolicy:
+        return cls.objects.first() or cls()

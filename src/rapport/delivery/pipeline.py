@@ -39,7 +39,7 @@ from rapport.delivery.domains import signing_keys
 from rapport.delivery.models import Delivery, DeliveryState, Suppression, SuppressionReason
 from rapport.delivery.pool import PoolLimits, SendPool
 from rapport.delivery.transport import Answer, Outcome, SmtpTransport
-from rapport.delivery.verp import return_path
+from rapport.delivery.verp import return_path, unsubscribe_address
 from rapport.perf import fewer_gc_pauses
 
 log = logging.getLogger(__name__)
@@ -294,6 +294,7 @@ class CampaignSender:
             unsubscribe_url=str(context.get("unsubscribe_url") or ""),
             delivery_id=pk,
             date=self.clock(),
+            unsubscribe_mailto=unsubscribe_address(pk, self.bounce_domain),
         )
         try:
             data = compose(rendered, envelope, identifier)

@@ -14,3 +14,15 @@ def send_campaign(campaign_id: int) -> None:
     campaign = get_campaign_for(None, campaign_id)
     with default_pool() as pool:
         CampaignSender(campaign, pool).run()
+
+
+@task(queue_name="send")
+def read_bounce_mailbox() -> dict[str, object]:
+    """Read the bounce mailbox of ``RAPPORT_BOUNCE_IMAP_URL`` once."""
+    from django.conf import settings  # noqa: PLC0415
+
+    from rapport.delivery.mailbox import MailboxSettings, read_bounces  # noqa: PLC0415
+
+    if not settings.BOUNCE_MAILBOX:
+        return {"read": 0}
+    return read_bounces(MailboxSettings(**settings.BOUNCE_MAILBOX)).as_dict()

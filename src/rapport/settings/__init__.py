@@ -19,6 +19,7 @@ from rapport.settings.env import (
     env_int,
     env_list,
     env_str,
+    imap_mailbox,
     smtp_limits,
     smtp_mailer,
 )
@@ -172,6 +173,8 @@ SMTP_LIMITS = smtp_limits(SMTP_URL)  # connections, per_domain, rate: checked at
 # Where bounces come back (VERP return paths, bounces+<delivery>@DOMAIN); empty: the domain of
 # the From address. Its mailbox is read by the bounce processor.
 BOUNCE_DOMAIN = env_str("RAPPORT_BOUNCE_DOMAIN", "")
+# The mailbox those bounces land in, read every five minutes; empty: not read.
+BOUNCE_MAILBOX = imap_mailbox(env_str("RAPPORT_BOUNCE_IMAP_URL", ""))
 MAILCATCHER_LISTEN = env_str("RAPPORT_MAILCATCHER_LISTEN", "127.0.0.1:1025")
 IMPORT_BATCH_SIZE = env_int("RAPPORT_IMPORT_BATCH_SIZE", 2000)
 

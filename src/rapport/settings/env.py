@@ -95,6 +95,34 @@ def smtp_limits(url: str) -> dict[str, Any]:
     return limits
 
 
+def imap_mailbox(url: str) -> dict[str, Any] | None:
+    """``imap://user:pass@host:port/FOLDER?starttls=1`` (``imaps://`` for TLS from the first
+    byte; ``processed=`` names the folder read bounces go to) as ``MailboxSettings`` fields;
+    None when the URL is empty (no bounce mailbox: bounces only come from webhooks)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in {"imap", "imaps"} or not parts.hostname or not parts.username:
+        raise ConfigError(
+            f"RAPPORT_BOUNCE_IMAP_URL={url!r} is not imap://user:password@host:port/FOLDER "
+            "or imaps://…"
+        )
+    query = parse_qs(parts.query)
+    secure = parts.scheme == "imaps"
+    mailbox: dict[str, Any] = {
+        "host": parts.hostname,
+        "port": parts.port or (993 if secure else 143),
+        "username": unquote(parts.username),
+        "password": unquote(parts.password or ""),
+        "use_ssl": secure,
+        "use_tls": not secure and query.get("starttls", ["0"])[0] in {"1", "true", "yes"},
+        "folder": unquote(parts.path.lstrip("/")) or "INBOX",
+    }
+    if "processed" in query:
+        mailbox["processed"] = query["processed"][-1]
+    return mailbox
+
+
 def smtp_mailer(url: str) -> dict[str, object]:
     """A Django ``MAILERS`` entry from ``smtp://user:pass@host:port?starttls=1`` (``smtps://``
     for TLS from the first byte). Percent-escapes in the user and password are decoded."""
