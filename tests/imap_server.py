@@ -64,7 +64,12 @@ userdb {{
   driver = static
   args = uid={owner.pw_uid} gid={owner.pw_gid} home={root}/mail/%u
 }}
+# No chroots: only root may chroot, and a test server gains nothing from them.
+service anvil {{
+  chroot =
+}}
 service imap-login {{
+  chroot =
   inet_listener imap {{
     address = 127.0.0.1
     port = {port}

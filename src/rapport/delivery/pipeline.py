@@ -363,6 +363,13 @@ def _response(answer: Answer) -> str:
 
 
 def default_pool() -> SendPool:
-    """The pool for ``RAPPORT_SMTP_URL``, with the limits its query string sets."""
+    """The pool for ``RAPPORT_EMAIL_PROVIDER`` when one is set, else for ``RAPPORT_SMTP_URL``,
+    with the limits the SMTP URL's query string sets."""
+    limits = PoolLimits(**settings.SMTP_LIMITS)
+    if settings.EMAIL_PROVIDER:
+        from rapport.delivery.providers import AnymailTransport  # noqa: PLC0415
+
+        provider = settings.EMAIL_PROVIDER
+        return SendPool(lambda: AnymailTransport(provider), limits)
     url = settings.SMTP_URL
-    return SendPool(lambda: SmtpTransport(url), PoolLimits(**settings.SMTP_LIMITS))
+    return SendPool(lambda: SmtpTransport(url), limits)

@@ -15,8 +15,10 @@ from django.utils.translation import gettext_lazy as _
 from rapport.settings.env import (
     ConfigError,
     data_dir,
+    email_provider,
     env_bool,
     env_int,
+    env_json_object,
     env_list,
     env_str,
     imap_mailbox,
@@ -43,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_tasks_db",
+    "anymail",
     "rapport.accounts",
     "rapport.crm",
     "rapport.delivery",
@@ -173,6 +176,10 @@ SMTP_LIMITS = smtp_limits(SMTP_URL)  # connections, per_domain, rate: checked at
 # Where bounces come back (VERP return paths, bounces+<delivery>@DOMAIN); empty: the domain of
 # the From address. Its mailbox is read by the bounce processor.
 BOUNCE_DOMAIN = env_str("RAPPORT_BOUNCE_DOMAIN", "")
+# Campaigns through a provider's API (django-anymail) instead of SMTP: its name, and anymail's
+# settings (API keys, webhook signing keys, WEBHOOK_SECRET "user:password") as JSON.
+EMAIL_PROVIDER = email_provider("RAPPORT_EMAIL_PROVIDER")
+ANYMAIL = env_json_object("RAPPORT_ANYMAIL")
 # The mailbox those bounces land in, read every five minutes; empty: not read.
 BOUNCE_MAILBOX = imap_mailbox(env_str("RAPPORT_BOUNCE_IMAP_URL", ""))
 MAILCATCHER_LISTEN = env_str("RAPPORT_MAILCATCHER_LISTEN", "127.0.0.1:1025")

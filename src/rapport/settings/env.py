@@ -6,6 +6,8 @@ listen address, task backend). Everything a user edits lives in the database.
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import secrets
 from pathlib import Path
@@ -49,6 +51,36 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None or raw.strip() == "":
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_json_object(name: str) -> dict[str, Any]:
+    """A JSON object, e.g. ``RAPPORT_ANYMAIL='{"MAILGUN_API_KEY": "…"}'``; unset means {}."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{name} is not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f'{name} must be a JSON object ({{"KEY": "value"}}).')
+    return value
+
+
+def email_provider(name: str) -> str:
+    """An anymail backend's name (``mailgun``, ``amazon_ses``, …), checked to exist; "" for
+    SMTP."""
+    provider = os.environ.get(name, "").strip().lower()
+    if not provider:
+        return ""
+    if not provider.replace("_", "").isalnum() or not importlib.util.find_spec(
+        f"anymail.backends.{provider}"
+    ):
+        raise ConfigError(
+            f"{name}={provider!r} is not a django-anymail provider (e.g. amazon_ses, mailgun, "
+            "postmark, sendgrid, sparkpost, brevo, mailjet, resend)."
+        )
+    return provider
 
 
 def data_dir() -> Path:
