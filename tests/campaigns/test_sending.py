@@ -326,7 +326,8 @@ def test_a_window_campaign_reaches_each_timezone_in_its_own_window(server: Any) 
     Contact.objects.filter(email__in=["p2@example.com", "p3@example.com"]).update(
         timezone="America/New_York"
     )
-    Campaign.objects.filter(pk=campaign_id).update(schedule_mode="window")
+    # (9 February 2027 is a Spring Festival day off in China: holidays have their own tests.)
+    Campaign.objects.filter(pk=campaign_id).update(schedule_mode="window", avoid_holidays=False)
     start_campaign(campaign_id, acting_user=None, now=clock.now)
     assert get_campaign_for(None, campaign_id).state == CampaignState.SENDING
 

@@ -74,3 +74,41 @@ def test_a_campaigns_own_window() -> None:
     schedule = Schedule(mode="window", start=MONDAY_NOON, window=weekend)
     local = _local(due_at(schedule, contact_id=3, timezone_name="Asia/Shanghai"), "Asia/Shanghai")
     assert local.weekday() == 5 and dt.time(9) <= local.time() < dt.time(11)
+
+
+def test_the_window_skips_public_holidays_of_the_contacts_country() -> None:
+    # 9 and 10 February 2027 are Spring Festival days off in China; Singapore is back at work.
+    schedule = Schedule(mode="window", start=MONDAY_NOON)
+    china = due_at(schedule, contact_id=3, timezone_name="Asia/Shanghai", country="CN")
+    singapore = due_at(schedule, contact_id=3, timezone_name="Asia/Singapore", country="SG")
+    unknown = due_at(schedule, contact_id=3, timezone_name="Asia/Shanghai", country="")
+
+    assert _local(china, "Asia/Shanghai").date() == dt.date(2027, 2, 11)  # Thursday
+    assert dt.time(10) <= _local(china, "Asia/Shanghai").time() < dt.time(14)
+    assert _local(singapore, "Asia/Singapore").date() == dt.date(2027, 2, 9)
+    assert _local(unknown, "Asia/Shanghai").date() == dt.date(2027, 2, 9)
+
+
+def test_a_local_time_skips_a_run_of_holidays_and_the_choice_can_be_turned_off() -> None:
+    golden_week = dt.datetime(2027, 9, 30, 12, 0, tzinfo=dt.UTC)  # 20:00 in Shanghai
+    keep = Schedule(mode="local", start=golden_week, local_time=dt.time(9, 0))
+    ignore = Schedule(
+        mode="local", start=golden_week, local_time=dt.time(9, 0), avoid_holidays=False
+    )
+
+    kept = due_at(keep, contact_id=1, timezone_name="Asia/Shanghai", country="cn")
+    ignored = due_at(ignore, contact_id=1, timezone_name="Asia/Shanghai", country="CN")
+
+    # National Day runs from Friday 1 to Tuesday 5 October 2027.
+    assert _local(kept, "Asia/Shanghai") == dt.datetime(
+        2027, 10, 6, 9, 0, tzinfo=zone("Asia/Shanghai")
+    )
+    assert _local(ignored, "Asia/Shanghai").date() == dt.date(2027, 10, 1)
+
+
+def test_an_explicit_instant_is_the_senders_choice_even_on_a_holiday() -> None:
+    national_day = dt.datetime(2027, 10, 1, 2, 0, tzinfo=dt.UTC)
+    schedule = Schedule(mode="at", start=national_day)
+    assert due_at(schedule, contact_id=1, timezone_name="Asia/Shanghai", country="CN") == (
+        national_day
+    )

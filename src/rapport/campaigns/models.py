@@ -51,6 +51,9 @@ class Campaign(models.Model):
     window_start = models.TimeField(_("window opens"), null=True, blank=True)
     window_end = models.TimeField(_("window closes"), null=True, blank=True)
     avoid_quiet_hours = models.BooleanField(_("never send 21:00-08:00 local time"), default=True)
+    avoid_holidays = models.BooleanField(
+        _("skip public holidays in the contact's country"), default=True
+    )
     cap_action = models.CharField(
         _("when a contact is at their cap"),
         max_length=6,

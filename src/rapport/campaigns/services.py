@@ -75,6 +75,8 @@ def create_campaign(
     local_time: dt.time | None = None,
     cap_action: str = CapAction.DEFER,
     transactional: bool = False,
+    avoid_quiet_hours: bool = True,
+    avoid_holidays: bool = True,
     acting_user: User | None,
 ) -> Campaign:
     if acting_user is not None:
@@ -104,6 +106,8 @@ def create_campaign(
         local_time=local_time,
         cap_action=cap_action,
         transactional=transactional,
+        avoid_quiet_hours=avoid_quiet_hours,
+        avoid_holidays=avoid_holidays,
         created_by=acting_user,
     )
     for refs, excluded in ((audience, False), (exclude, True)):
@@ -188,6 +192,7 @@ def schedule_of(campaign: Campaign, start: dt.datetime) -> Schedule:
         window=window,
         quiet=QuietHours() if campaign.avoid_quiet_hours and not campaign.transactional else None,
         default_zone=settings.TIME_ZONE,
+        avoid_holidays=campaign.avoid_holidays and not campaign.transactional,
     )
 
 
@@ -197,7 +202,9 @@ def queue_deliveries(campaign: Campaign, *, due_at: dt.datetime, now: dt.datetim
     schedule = schedule_of(campaign, due_at)
     queued = 0
     last_id = 0
-    audience = audience_queryset(campaign, now=now).order_by("pk").values_list("pk", "timezone")
+    audience = (
+        audience_queryset(campaign, now=now).order_by("pk").values_list("pk", "timezone", "country")
+    )
     while True:
         rows = list(audience.filter(pk__gt=last_id)[:MATERIALISE_BATCH])
         if not rows:
@@ -207,9 +214,11 @@ def queue_deliveries(campaign: Campaign, *, due_at: dt.datetime, now: dt.datetim
                 Delivery(
                     campaign=campaign,
                     contact_id=cid,
-                    due_at=timing.due_at(schedule, contact_id=cid, timezone_name=zone_name),
+                    due_at=timing.due_at(
+                        schedule, contact_id=cid, timezone_name=zone_name, country=country
+                    ),
                 )
-                for cid, zone_name in rows
+                for cid, zone_name, country in rows
             ],
             ignore_conflicts=True,
         )

@@ -9,16 +9,20 @@
   minute, which also spreads the load on the mail servers.
 
 Quiet hours (by default 21:00-08:00 local) are never used for marketing mail: a due time inside
-them moves to their end. A contact without a timezone counts as the workspace's.
+them moves to their end. Public holidays of the contact's country are skipped the same way, for
+local-time and window sends (an explicit instant is the sender's choice). A contact without a
+timezone counts as the workspace's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from rapport.campaigns.holidays import holiday
 from rapport.campaigns.models import ScheduleMode
 
 TUESDAY, WEDNESDAY, THURSDAY = 1, 2, 3
@@ -50,6 +54,7 @@ class Schedule:
     window: Window = Window()
     quiet: QuietHours | None = QuietHours()
     default_zone: str = "UTC"
+    avoid_holidays: bool = True
 
 
 @lru_cache(maxsize=1024)
@@ -60,18 +65,40 @@ def zone(name: str) -> dt.tzinfo:
         return dt.UTC
 
 
-def due_at(schedule: Schedule, *, contact_id: int, timezone_name: str) -> dt.datetime:
+def due_at(
+    schedule: Schedule, *, contact_id: int, timezone_name: str, country: str = ""
+) -> dt.datetime:
     """The moment (UTC) this contact's message is due."""
     tz = zone(timezone_name or schedule.default_zone)
-    if schedule.mode == ScheduleMode.LOCAL_TIME and schedule.local_time is not None:
-        due = _next_local(schedule.start, schedule.local_time, tz)
-    elif schedule.mode == ScheduleMode.BEST_WINDOW:
-        due = _in_window(schedule.start, schedule.window, tz, contact_id)
-    else:
+    if schedule.mode not in (ScheduleMode.LOCAL_TIME, ScheduleMode.BEST_WINDOW) or (
+        schedule.mode == ScheduleMode.LOCAL_TIME and schedule.local_time is None
+    ):
         return schedule.start  # the same instant for all: "now" or "at"
-    if schedule.quiet is not None:
-        due = _after_quiet_hours(due, schedule.quiet, tz)
+    skip_day = _holiday_check(country) if schedule.avoid_holidays else None
+    start = schedule.start
+    for _ in range(_MOST_DAYS_OFF):
+        if schedule.mode == ScheduleMode.LOCAL_TIME:
+            assert schedule.local_time is not None
+            due = _next_local(start, schedule.local_time, tz)
+        else:
+            due = _in_window(start, schedule.window, tz, contact_id)
+        if schedule.quiet is not None:
+            due = _after_quiet_hours(due, schedule.quiet, tz)
+        local_day = due.astimezone(tz).date()
+        if skip_day is None or not skip_day(local_day):
+            break
+        # A holiday there: look again from the start of the next local day.
+        start = dt.datetime.combine(local_day + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
     return due.astimezone(dt.UTC)
+
+
+_MOST_DAYS_OFF = 30  # Golden Week and its weekends are the longest run of days off
+
+
+def _holiday_check(country: str) -> Callable[[dt.date], bool] | None:
+    if not country:
+        return None
+    return lambda day: bool(holiday(country, day))
 
 
 def _next_local(start: dt.datetime, at: dt.time, tz: dt.tzinfo) -> dt.datetime:

@@ -146,6 +146,12 @@ class CampaignForm(forms.Form):
     local_time = forms.TimeField(
         label=_("Local time"), required=False, widget=forms.TimeInput(attrs={"type": "time"})
     )
+    avoid_quiet_hours = forms.BooleanField(
+        label=_("Never at night (21:00-08:00 local time)"), required=False, initial=True
+    )
+    avoid_holidays = forms.BooleanField(
+        label=_("Skip public holidays in each contact's country"), required=False, initial=True
+    )
     cap_action = forms.ChoiceField(label=_("Contacts at their cap"), choices=CapAction.choices)
     transactional = forms.BooleanField(label=_("Transactional (no caps)"), required=False)
 

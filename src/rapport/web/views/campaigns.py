@@ -44,6 +44,8 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
                 local_time=data["local_time"],
                 cap_action=data["cap_action"],
                 transactional=data["transactional"],
+                avoid_quiet_hours=data["avoid_quiet_hours"],
+                avoid_holidays=data["avoid_holidays"],
                 acting_user=user,
             )
         except (InvalidInput, Conflict) as error:
