@@ -62,7 +62,13 @@ def campaign_send(
         fail(error.message)
     if wait:
         with default_pool() as pool:
-            CampaignSender(found, pool).run()
+            report = CampaignSender(found, pool).run()
+        # On stderr, so that --json stays the status alone: what this process did.
+        typer.echo(
+            f"this process: {report.sent} sent, {report.failed} failed, "
+            f"{report.deferred} deferred ({report.stopped_because})",
+            err=True,
+        )
     elif found.state == CampaignState.SENDING:
         send_campaign.enqueue(found.pk)
     _print_status(found.pk, as_json)

@@ -44,7 +44,6 @@ from rapport.perf import fewer_gc_pauses
 
 log = logging.getLogger(__name__)
 
-BATCH = 200
 LEASE = dt.timedelta(minutes=10)  # far longer than any hand-off takes
 MAX_ATTEMPTS = 8
 GIVE_UP_AFTER = dt.timedelta(days=3)
@@ -81,7 +80,7 @@ def recover_abandoned(campaign_id: int, *, now: dt.datetime) -> int:
     )
 
 
-def claim(campaign_id: int, *, now: dt.datetime, limit: int = BATCH) -> list[tuple[int, int]]:
+def claim(campaign_id: int, *, now: dt.datetime, limit: int) -> list[tuple[int, int]]:
     """Take up to ``limit`` due rows for this worker, committed before any hand-off.
     ``skip_locked`` lets workers on PostgreSQL share a campaign without waiting on each other;
     SQLite serialises writers, which gives the same guarantee."""
@@ -208,7 +207,7 @@ class CampaignSender:
             if state.first() != CampaignState.SENDING:
                 report.stopped_because = f"campaign is {state.first()}"
                 return report
-            rows = claim(self.campaign.pk, now=self.clock())
+            rows = claim(self.campaign.pk, now=self.clock(), limit=settings.SEND_BATCH)
             if not rows:
                 finish_if_done(self.campaign.pk)
                 report.stopped_because = "nothing due"
