@@ -29,6 +29,7 @@ class Perm(StrEnum):
     IMPORT_DATA = "data.import"
     EXPORT_DATA = "data.export"
     MANAGE_USERS = "users.manage"
+    MANAGE_SENDING = "sending.manage"  # SMTP servers, sending domains, the bounce policy
     VIEW_AUDIT = "audit.view"
 
 
@@ -40,7 +41,12 @@ _MARKETER = _SUPPORT | {
     Perm.IMPORT_DATA,
     Perm.EXPORT_DATA,
 }
-_ADMIN = _MARKETER | {Perm.DELETE_CONTACTS, Perm.MANAGE_USERS, Perm.VIEW_AUDIT}
+_ADMIN = _MARKETER | {
+    Perm.DELETE_CONTACTS,
+    Perm.MANAGE_USERS,
+    Perm.VIEW_AUDIT,
+    Perm.MANAGE_SENDING,
+}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.OWNER: frozenset(Perm),

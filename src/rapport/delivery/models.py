@@ -147,3 +147,39 @@ class BouncePolicy(models.Model):
     @classmethod
     def current(cls) -> BouncePolicy:
         return cls.objects.first() or cls()
+
+
+class SmtpSecurity(models.TextChoices):
+    STARTTLS = "starttls", _("STARTTLS (port 587)")
+    TLS = "tls", _("TLS from the start (port 465)")
+    NONE = "none", _("None (a relay on this machine only)")
+
+
+class SmtpServer(models.Model):
+    """A server campaigns are handed to, added in the UI; the one marked ``active`` takes over
+    from ``RAPPORT_SMTP_URL``. The password is stored encrypted with a key derived from the
+    secret key (``delivery.servers``), never shown again once saved."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    host = models.CharField(_("host"), max_length=253)
+    port = models.PositiveIntegerField(_("port"), default=587)
+    security = models.CharField(
+        _("security"), max_length=8, choices=SmtpSecurity.choices, default=SmtpSecurity.STARTTLS
+    )
+    username = models.CharField(_("user name"), max_length=200, blank=True)
+    password_encrypted = models.BinaryField(blank=True, default=b"")
+    connections = models.PositiveSmallIntegerField(_("connections per worker"), default=4)
+    per_domain = models.PositiveSmallIntegerField(_("at once per recipient domain"), default=4)
+    rate = models.FloatField(_("messages a second per worker (0: no limit)"), default=0)
+    active = models.BooleanField(_("in use"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["active"], condition=models.Q(active=True), name="one_active_smtp_server"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.host}:{self.port})"

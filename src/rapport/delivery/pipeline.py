@@ -38,9 +38,11 @@ from rapport.delivery.dkim import sign
 from rapport.delivery.domains import signing_keys
 from rapport.delivery.models import Delivery, DeliveryState, Suppression, SuppressionReason
 from rapport.delivery.pool import PoolLimits, SendPool
+from rapport.delivery.servers import sending_url
 from rapport.delivery.transport import Answer, Outcome, SmtpTransport
 from rapport.delivery.verp import return_path, unsubscribe_address
 from rapport.perf import fewer_gc_pauses
+from rapport.settings.env import smtp_limits
 
 log = logging.getLogger(__name__)
 
@@ -362,13 +364,13 @@ def _response(answer: Answer) -> str:
 
 
 def default_pool() -> SendPool:
-    """The pool for ``RAPPORT_EMAIL_PROVIDER`` when one is set, else for ``RAPPORT_SMTP_URL``,
-    with the limits the SMTP URL's query string sets."""
-    limits = PoolLimits(**settings.SMTP_LIMITS)
+    """The pool for ``RAPPORT_EMAIL_PROVIDER`` when one is set, else for the SMTP server in
+    use (the one chosen in the UI, or ``RAPPORT_SMTP_URL``), with the limits its URL sets."""
+    url = sending_url()
+    limits = PoolLimits(**smtp_limits(url))
     if settings.EMAIL_PROVIDER:
         from rapport.delivery.providers import AnymailTransport  # noqa: PLC0415
 
         provider = settings.EMAIL_PROVIDER
         return SendPool(lambda: AnymailTransport(provider), limits)
-    url = settings.SMTP_URL
     return SendPool(lambda: SmtpTransport(url), limits)

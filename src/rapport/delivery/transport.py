@@ -7,6 +7,7 @@ treated like a 4xx: the message is retried later. The connection is reopened on 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import smtplib
 import ssl
@@ -35,6 +36,20 @@ class Answer:
         if 200 <= code < 300:
             return cls(Outcome.ACCEPTED, code, message)
         return cls(Outcome.REFUSED if code >= 500 else Outcome.RETRY, code, message)
+
+
+def login(client: smtplib.SMTP, username: str, password: str) -> None:
+    """SMTP AUTH. ``smtplib`` encodes credentials as ASCII; RFC 4954 sends them as UTF-8, so a
+    password like "passwörd" goes as AUTH PLAIN in UTF-8 instead of failing before it is sent."""
+    if (username + password).isascii():
+        client.login(username, password)
+        return
+    if not client.has_extn("auth") or "PLAIN" not in client.esmtp_features["auth"].upper():
+        raise smtplib.SMTPException("the server offers no AUTH PLAIN for a non-ASCII password")
+    token = base64.b64encode(b"\0" + username.encode() + b"\0" + password.encode()).decode()
+    code, answer = client.docmd("AUTH", f"PLAIN {token}")
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, answer)
 
 
 class SmtpTransport:
@@ -70,7 +85,7 @@ class SmtpTransport:
             client.starttls(context=context)
             client.ehlo()
         if self.username:
-            client.login(self.username, self.password)
+            login(client, self.username, self.password)
         return client
 
     def send(self, mail_from: str, recipient: str, data: bytes) -> Answer:
