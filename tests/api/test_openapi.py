@@ -23,6 +23,9 @@ EXPECTED_PATHS = {
     "/api/v1/templates", "/api/v1/templates/{template_id}", "/api/v1/templates/render",
     "/api/v1/templates/{template_id}/versions",
     "/api/v1/coupon-series", "/api/v1/coupon-series/{name}/codes",
+    "/api/v1/campaigns", "/api/v1/campaigns/{campaign_id}",
+    "/api/v1/campaigns/{campaign_id}/send", "/api/v1/campaigns/{campaign_id}/pause",
+    "/api/v1/campaigns/{campaign_id}/resume", "/api/v1/campaigns/{campaign_id}/cancel",
 }  # fmt: skip
 
 

@@ -15,7 +15,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from rapport.content.models import Template
+from rapport.campaigns.services import create_campaign, pause_campaign, start_campaign
+from rapport.content.models import Template, Workspace
 from rapport.crm.models import Event, EventType, ImportJob, ImportKind, ImportStatus
 from rapport.segments.models import Segment, SegmentKind, SegmentMember
 from tests.api.conftest import ApiClient, client_for
@@ -62,6 +63,13 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int]] = {
     "coupons.list":         (200, 200, 200, 200, 200, 401),
     "coupons.create":       (201, 201, 201, 403, 403, 401),
     "coupons.issue":        (200, 200, 200, 403, 403, 401),
+    "campaigns.list":       (200, 200, 200, 200, 200, 401),
+    "campaigns.get":        (200, 200, 200, 200, 200, 401),
+    "campaigns.create":     (201, 201, 201, 403, 403, 401),
+    "campaigns.send":       (200, 200, 200, 403, 403, 401),
+    "campaigns.pause":      (200, 200, 200, 403, 403, 401),
+    "campaigns.resume":     (200, 200, 200, 403, 403, 401),
+    "campaigns.cancel":     (200, 200, 200, 403, 403, 401),
 }  # fmt: skip
 
 
@@ -76,6 +84,9 @@ class World:
     job: int
     segment: int  # a static list with the contact in it
     template: int
+    draft: int  # campaigns in each state an action needs
+    sending: int
+    paused: int
     series: str = "BDAY"
 
 
@@ -182,6 +193,17 @@ ENDPOINTS: dict[str, Endpoint] = {
     "coupons.issue": Endpoint(
         "POST", "/api/v1/coupon-series/{series}/codes", lambda: {"emails": ["known@example.org"]}
     ),
+    "campaigns.list": Endpoint("GET", "/api/v1/campaigns"),
+    "campaigns.get": Endpoint("GET", "/api/v1/campaigns/{draft}"),
+    "campaigns.create": Endpoint(
+        "POST",
+        "/api/v1/campaigns",
+        lambda: {"name": "API spring", "template": "Welcome (English)", "audience": ["Regulars"]},
+    ),
+    "campaigns.send": Endpoint("POST", "/api/v1/campaigns/{draft}/send"),
+    "campaigns.pause": Endpoint("POST", "/api/v1/campaigns/{sending}/pause"),
+    "campaigns.resume": Endpoint("POST", "/api/v1/campaigns/{paused}/resume"),
+    "campaigns.cancel": Endpoint("POST", "/api/v1/campaigns/{sending}/cancel"),
 }
 
 
@@ -204,6 +226,16 @@ def _world(tmp_path: Path) -> World:
     )
     segment = Segment.objects.create(name="Regulars", kind=SegmentKind.STATIC)
     SegmentMember.objects.create(segment=segment, contact=contact)
+    Workspace.objects.update_or_create(pk=1, defaults={"postal_address": "1 Bund, Shanghai"})
+    campaigns = {
+        state: create_campaign(
+            name=state, template="Welcome (English)", audience=[segment.pk], acting_user=None
+        ).pk
+        for state in ("draft", "sending", "paused")
+    }
+    start_campaign(campaigns["sending"], acting_user=None)
+    start_campaign(campaigns["paused"], acting_user=None)
+    pause_campaign(campaigns["paused"], acting_user=None)
     return World(
         contact=contact.pk,
         product=product.pk,
@@ -212,6 +244,7 @@ def _world(tmp_path: Path) -> World:
         job=job.pk,
         segment=segment.pk,
         template=Template.objects.get(name="Welcome (English)").pk,
+        **campaigns,
     )
 
 

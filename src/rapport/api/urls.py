@@ -8,7 +8,17 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
-from rapport.api import contacts, coupons, events, imports, orders, products, segments, templates
+from rapport.api import (
+    campaigns,
+    contacts,
+    coupons,
+    events,
+    imports,
+    orders,
+    products,
+    segments,
+    templates,
+)
 from rapport.api.auth import AUTH
 from rapport.errors import InvalidInput, RapportError
 
@@ -27,6 +37,7 @@ api.add_router("/imports", imports.router)
 api.add_router("/segments", segments.router)
 api.add_router("/templates", templates.router)
 api.add_router("/coupon-series", coupons.router)
+api.add_router("/campaigns", campaigns.router)
 
 
 @api.exception_handler(RapportError)
