@@ -20,7 +20,7 @@ run: install
 
 # The whole suite on SQLite, then again on a PostgreSQL server the tests start themselves.
 test: install
-	$(BIN)/python tools/system_packages.py postgresql chromium
+	$(BIN)/python tools/system_packages.py postgresql chromium dovecot-imapd
 	$(MAKE) --no-print-directory test-sqlite test-postgres
 
 test-sqlite:

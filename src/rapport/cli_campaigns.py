@@ -74,6 +74,27 @@ def campaign_send(
     _print_status(found.pk, as_json)
 
 
+@campaign_app.command("resend-unknown")
+def campaign_resend_unknown(
+    campaign: Annotated[str, typer.Argument(help="campaign id or name")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the status as JSON")] = False,
+) -> None:
+    """Send again to recipients left unknown by a crash (some may get a second copy)."""
+    from rapport.campaigns import services  # noqa: PLC0415
+    from rapport.delivery.tasks import send_campaign  # noqa: PLC0415
+    from rapport.errors import RapportError  # noqa: PLC0415
+
+    try:
+        found = services.get_campaign_for(None, campaign)
+        count = services.resend_unknown(found.pk, acting_user=None)
+    except RapportError as error:
+        fail(error.message)
+    typer.echo(f"{count} queued again", err=True)
+    if count:
+        send_campaign.enqueue(found.pk)
+    _print_status(found.pk, as_json)
+
+
 def _move(action: str, campaign: str, as_json: bool) -> None:
     from rapport.campaigns import services  # noqa: PLC0415
     from rapport.errors import RapportError  # noqa: PLC0415

@@ -20,6 +20,7 @@ from rapport.campaigns.services import (
     dispatch_due,
     get_campaign_for,
     pause_campaign,
+    resend_unknown,
     start_campaign,
 )
 from rapport.content.models import Workspace
@@ -355,3 +356,25 @@ def test_the_return_path_names_the_delivery_and_cannot_be_forged(server: Any) ->
     assert delivery_of(mail_from) == delivery.pk
     forged = mail_from.replace(f"+{delivery.pk}-", f"+{delivery.pk + 1}-")
     assert delivery_of(forged) is None
+
+
+def test_unknown_rows_are_resent_only_when_asked(server: Any) -> None:
+    handler, port = server
+    campaign_id = _campaign(count=3)
+    start_campaign(campaign_id, acting_user=None)
+    _send(campaign_id, port)
+    lost = Delivery.objects.filter(campaign_id=campaign_id).order_by("pk").first()
+    assert lost is not None
+    Delivery.objects.filter(pk=lost.pk).update(state=DeliveryState.UNKNOWN)  # as after a crash
+    handler.received.clear()
+
+    _send(campaign_id, port)  # a worker on its own never resends it
+    assert handler.received == []
+
+    assert resend_unknown(campaign_id, acting_user=None) == 1
+    assert get_campaign_for(None, campaign_id).state == CampaignState.SENDING
+    _send(campaign_id, port)
+
+    assert [r.recipient for r in handler.received] == [lost.contact.email]
+    assert get_campaign_for(None, campaign_id).state == CampaignState.SENT
+    assert resend_unknown(campaign_id, acting_user=None) == 0

@@ -51,7 +51,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     CampaignState.SENDING: frozenset({CampaignState.PAUSED, CampaignState.SENT,
                                       CampaignState.CANCELLED}),
     CampaignState.PAUSED: frozenset({CampaignState.SENDING, CampaignState.CANCELLED}),
-    CampaignState.SENT: frozenset(),
+    # Only to resend rows left unknown by a crash, when the user asks for it.
+    CampaignState.SENT: frozenset({CampaignState.SENDING}),
     CampaignState.CANCELLED: frozenset(),
 }  # fmt: skip
 MATERIALISE_BATCH = 5000
@@ -263,6 +264,34 @@ def cancel_campaign(campaign_id: int, *, acting_user: User | None) -> Campaign:
         state__in=[DeliveryState.QUEUED, DeliveryState.DEFERRED, DeliveryState.CLAIMED],
     ).update(state=DeliveryState.SKIPPED, response="campaign cancelled")
     return campaign
+
+
+@transaction.atomic
+def resend_unknown(campaign_id: int, *, acting_user: User | None) -> int:
+    """Queue again the rows whose hand-off was cut by a crash, because the person says so:
+    some of them may have arrived already, and those people get a second copy. Returns how
+    many were queued; a finished campaign goes back to sending for them."""
+    if acting_user is not None:
+        require(acting_user, Perm.EDIT_CONTENT)
+    campaign = get_campaign_for(None, campaign_id)
+    unknown = Delivery.objects.filter(campaign=campaign, state=DeliveryState.UNKNOWN)
+    count = unknown.update(
+        state=DeliveryState.QUEUED, due_at=timezone.now(), response="resent on request"
+    )
+    if count and campaign.state == CampaignState.SENT:
+        _move(campaign.pk, CampaignState.SENDING, acting_user=acting_user,
+              reason=f"resending {count} unknown")  # fmt: skip
+        Campaign.objects.filter(pk=campaign.pk).update(
+            state=CampaignState.SENDING, finished_at=None
+        )
+    record_audit(
+        acting_user,
+        "campaign.resend_unknown",
+        target_type="campaign",
+        target_id=campaign.pk,
+        detail={"rows": count},
+    )
+    return count
 
 
 def finish_if_done(campaign_id: int) -> bool:
