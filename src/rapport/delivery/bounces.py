@@ -181,8 +181,9 @@ def _fields(text: str) -> list[dict[str, str]]:
 
 
 def _address(value: str) -> str:
-    """ "rfc822; someone@example.com" -> "someone@example.com"."""
-    return value.partition(";")[2].strip().strip("<>").lower() if ";" in value else value.lower()
+    """Plain address from "rfc822; someone@example.com" or "<someone@example.com>"."""
+    address = value.partition(";")[2] if ";" in value else value
+    return address.strip().strip("<>").strip().lower()
 
 
 def _feedback_report(message: email.message.Message) -> Finding | None:
@@ -284,6 +285,19 @@ def _not_a_bounce(message: email.message.Message) -> Finding:
     _, address = parseaddr(sender)
     if _DAEMON.match(address) or _DAEMON.match(sender) or not message.get("From"):
         delivery, original_id = _original(message)
+        # A mailer daemon's report in no known layout (Exchange Online's, for one) still says
+        # the enhanced status; with the delivery known from VERP or the quoted original, that
+        # is enough to tell hard from soft.
+        body = _text_of(message)
+        status = _ENHANCED.search(body)
+        if status and status.group(1) in "45":
+            return Finding(
+                Kind.HARD if status.group(1) == "5" else Kind.SOFT,
+                delivery,
+                status=status.group(0),
+                diagnostic=_diagnostic_line(body, ""),
+                original_message_id=original_id,
+            )
         return Finding(
             Kind.UNRECOGNISED,
             delivery,

@@ -207,5 +207,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("RAPPORT_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "flufl.bounce": {"level": "WARNING"},  # one INFO line per detector per message
+        "mail.log": {"level": "WARNING"},  # aiosmtpd (the mail catcher): one per SMTP command
+    },
 }
