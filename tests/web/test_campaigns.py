@@ -9,7 +9,9 @@ from django.test import Client
 from rapport.accounts.roles import Role
 from rapport.campaigns.models import Campaign, CampaignState
 from rapport.content.models import Template, Workspace
-from rapport.delivery.models import Delivery
+from rapport.delivery.bounces import Finding, Kind
+from rapport.delivery.bouncing import handle
+from rapport.delivery.models import Delivery, DeliveryState
 from rapport.segments.models import Segment, SegmentKind, SegmentMember
 from tests.factories import make_contact
 
@@ -78,3 +80,33 @@ def test_viewers_see_campaigns_but_cannot_create_or_start_them(client_for: Clien
     assert client.post(f"/campaigns/{campaign.pk}/start").status_code == 403
     campaign.refresh_from_db()
     assert campaign.state == CampaignState.DRAFT
+
+
+def test_unknown_rows_are_explained_and_resent_on_request_and_bounces_are_counted(
+    client_for: ClientFor, settings: object
+) -> None:
+    settings.SMTP_URL = "smtp://127.0.0.1:9"  # type: ignore[attr-defined] # nothing listens
+    listing, template = _setup()
+    client = client_for(Role.MARKETER)
+    campaign = Campaign.objects.create(name="Crashed", template_id=template)
+    campaign.audience.create(segment_id=listing)
+    client.post(f"/campaigns/{campaign.pk}/start")
+    rows = list(Delivery.objects.filter(campaign=campaign).order_by("pk"))
+    Delivery.objects.filter(pk=rows[0].pk).update(state=DeliveryState.UNKNOWN)
+    Delivery.objects.filter(pk=rows[1].pk).update(state=DeliveryState.SENT)
+    handle(Finding(Kind.HARD, rows[1].pk), source="imap", key="<nd@mx>")
+
+    progress = client.get(f"/campaigns/{campaign.pk}/progress").content.decode()
+    assert '<td class="num" id="count-bounced">1</td>' in progress
+    assert "may or may not have arrived" in progress and 'id="resend-unknown"' in progress
+    assert (
+        'id="resend-unknown"'
+        not in client_for(Role.VIEWER).get(f"/campaigns/{campaign.pk}/progress").content.decode()
+    )
+
+    assert client.post(f"/campaigns/{campaign.pk}/resend_unknown").status_code == 302
+    # Queued again, and tried at once by the send task (nothing listens here: deferred).
+    assert Delivery.objects.get(pk=rows[0].pk).state in (
+        DeliveryState.QUEUED,
+        DeliveryState.DEFERRED,
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, Q
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
@@ -15,7 +14,7 @@ from rapport.accounts.roles import Perm
 from rapport.api.common import ERRORS, acting_user
 from rapport.campaigns import services
 from rapport.campaigns.models import Campaign, CampaignState, CapAction, ScheduleMode
-from rapport.delivery.models import Bounce, BounceKind
+from rapport.delivery.bouncing import bounce_counts
 
 router = Router(tags=["campaigns"])
 
@@ -66,13 +65,7 @@ class CampaignDetailOut(CampaignOut):
 
 
 def _detail(campaign: Campaign) -> dict[str, object]:
-    status = services.campaign_status(campaign)
-    status.update(
-        Bounce.objects.filter(campaign=campaign).aggregate(
-            bounced=Count("pk", filter=Q(kind__in=[BounceKind.HARD, BounceKind.SOFT])),
-            complained=Count("pk", filter=Q(kind=BounceKind.COMPLAINT)),
-        )
-    )
+    status = {**services.campaign_status(campaign), **bounce_counts(campaign.pk)}
     return {**CampaignOut.from_orm(campaign).model_dump(), "status": status}
 
 

@@ -132,6 +132,15 @@ def _suppress_if_due(finding: Finding, email: str, bounce: Bounce) -> bool:
     return created
 
 
+def bounce_counts(campaign_id: int) -> dict[str, int]:
+    """``{"bounced", "complained"}`` reported back for a campaign (bounces hard and soft)."""
+    counts: dict[str, int] = Bounce.objects.filter(campaign_id=campaign_id).aggregate(
+        bounced=Count("pk", filter=Q(kind__in=[BounceKind.HARD, BounceKind.SOFT])),
+        complained=Count("pk", filter=Q(kind=BounceKind.COMPLAINT)),
+    )
+    return counts
+
+
 def _pause_if_too_many(campaign_id: int) -> int | None:
     """Pause a sending campaign whose bounce or complaint rate passed the policy's limit, once
     it has sent enough for a rate to mean something. Returns the campaign paused."""
@@ -144,10 +153,7 @@ def _pause_if_too_many(campaign_id: int) -> int | None:
     sent = Delivery.objects.filter(campaign_id=campaign_id, state=DeliveryState.SENT).count()
     if sent < policy.minimum_sent:
         return None
-    counts = Bounce.objects.filter(campaign_id=campaign_id).aggregate(
-        bounced=Count("pk", filter=Q(kind__in=[BounceKind.HARD, BounceKind.SOFT])),
-        complained=Count("pk", filter=Q(kind=BounceKind.COMPLAINT)),
-    )
+    counts = bounce_counts(campaign_id)
     bounce_rate, complaint_rate = counts["bounced"] / sent, counts["complained"] / sent
     if bounce_rate > policy.pause_bounce_rate:
         why = f"bounce rate {bounce_rate:.1%} passed {policy.pause_bounce_rate:.1%}"

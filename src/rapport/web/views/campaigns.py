@@ -13,6 +13,7 @@ from rapport.accounts.access import require
 from rapport.accounts.roles import Perm
 from rapport.campaigns import services
 from rapport.campaigns.models import Campaign, CampaignState
+from rapport.delivery.bouncing import bounce_counts
 from rapport.delivery.tasks import send_campaign
 from rapport.errors import Conflict, InvalidInput
 from rapport.web.decorators import acting_user, page
@@ -69,7 +70,7 @@ def campaign_progress(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 
 def _detail(campaign: Campaign) -> dict[str, object]:
-    status = services.campaign_status(campaign)
+    status = {**services.campaign_status(campaign), **bounce_counts(campaign.pk)}
     audience = status["audience"] or 0
     done = sum(status[key] for key in ("sent", "failed", "unknown", "skipped"))
     return {
@@ -95,18 +96,27 @@ def campaign_action(request: HttpRequest, campaign_id: int, action: str) -> Http
             campaign = services.resume_campaign(campaign.pk, acting_user=user)
         elif action == "cancel":
             services.cancel_campaign(campaign.pk, acting_user=user)
+        elif action == "resend_unknown":
+            resent = services.resend_unknown(campaign.pk, acting_user=user)
+            campaign = services.get_campaign_for(user, campaign.pk)
         else:
             raise InvalidInput(f"{action!r} is not something a campaign can do.")
     except (InvalidInput, Conflict) as error:
         messages.error(request, error.message)
     else:
-        if campaign.state == CampaignState.SENDING and action in ("start", "resume"):
+        if campaign.state == CampaignState.SENDING and action in (
+            "start",
+            "resume",
+            "resend_unknown",
+        ):
             send_campaign.enqueue(campaign.pk)
         done = {
             "start": _("Campaign %(name)s started."),
             "pause": _("Campaign %(name)s paused."),
             "resume": _("Campaign %(name)s resumed."),
             "cancel": _("Campaign %(name)s cancelled."),
+            "resend_unknown": _("%(count)s unknown recipients of %(name)s queued again."),
         }
-        messages.success(request, done[action] % {"name": campaign.name})
+        count = resent if action == "resend_unknown" else 0
+        messages.success(request, done[action] % {"name": campaign.name, "count": count})
     return redirect("campaign", campaign.pk)
