@@ -92,3 +92,19 @@ def test_mistakes_get_clear_answers() -> None:
     )  # fmt: skip
     assert no_time.status_code == 400
     assert no_time.json()["field"] == "send_at"
+
+
+def test_a_segment_a_campaign_went_to_cannot_be_deleted() -> None:
+    _audience()
+    client = client_for("owner")
+    client.post_json(
+        "/api/v1/campaigns",
+        {"name": "Kept", "template": "Newsletter (English)", "audience": ["Friends"]},
+    )
+    segment = Segment.objects.get(name="Friends")
+
+    response = client.delete(f"/api/v1/segments/{segment.pk}")
+
+    assert response.status_code == 409
+    assert "audience of the campaign Kept" in response.json()["error"]
+    assert Segment.objects.filter(pk=segment.pk).exists()

@@ -227,9 +227,11 @@ def _world(tmp_path: Path) -> World:
     segment = Segment.objects.create(name="Regulars", kind=SegmentKind.STATIC)
     SegmentMember.objects.create(segment=segment, contact=contact)
     Workspace.objects.update_or_create(pk=1, defaults={"postal_address": "1 Bund, Shanghai"})
+    audience = Segment.objects.create(name="Campaign audience", kind=SegmentKind.STATIC)
+    SegmentMember.objects.create(segment=audience, contact=contact)
     campaigns = {
         state: create_campaign(
-            name=state, template="Welcome (English)", audience=[segment.pk], acting_user=None
+            name=state, template="Welcome (English)", audience=[audience.pk], acting_user=None
         ).pk
         for state in ("draft", "sending", "paused")
     }

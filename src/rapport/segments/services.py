@@ -12,6 +12,7 @@ from rapport.accounts.access import require
 from rapport.accounts.models import User
 from rapport.accounts.roles import Perm
 from rapport.accounts.services import record_audit
+from rapport.campaigns.models import Campaign
 from rapport.crm.models import Contact
 from rapport.errors import Conflict, InvalidInput, NotFound
 from rapport.lookup import by_id_or_name
@@ -100,6 +101,14 @@ def delete_segment(segment_id: int, *, acting_user: User | None) -> None:
         require(acting_user, Perm.EDIT_CONTACTS)
     if segment.builtin:
         raise Conflict(f"{segment.name} is built in and cannot be deleted.")
+    used_by = list(
+        Campaign.objects.filter(audience__segment=segment).values_list("name", flat=True)[:3]
+    )
+    if used_by:  # a campaign's report must keep saying whom it went to
+        raise Conflict(
+            f"{segment.name} is the audience of the campaign {', '.join(used_by)}; "
+            "it cannot be deleted."
+        )
     segment.delete()
     record_audit(
         acting_user,
