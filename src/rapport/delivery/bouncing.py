@@ -17,6 +17,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from rapport.accounts.access import require
+from rapport.accounts.models import User
+from rapport.accounts.roles import Perm
+from rapport.accounts.services import record_audit
 from rapport.campaigns.models import Campaign, CampaignState
 from rapport.crm.models import SUPPRESSED_STATUSES, Contact, ContactStatus, Event, EventType
 from rapport.delivery.bounces import Finding, Kind
@@ -29,6 +33,7 @@ from rapport.delivery.models import (
     Suppression,
     SuppressionReason,
 )
+from rapport.errors import InvalidInput
 from rapport.tracking.services import unsubscribe
 
 log = logging.getLogger(__name__)
@@ -164,3 +169,31 @@ def _pause_if_too_many(campaign_id: int) -> int | None:
     log.warning("pausing campaign %s: %s", campaign_id, why)
     pause_campaign(campaign_id, acting_user=None, reason=f"paused automatically: {why}")
     return campaign_id
+
+
+def save_bounce_policy(
+    *,
+    soft_bounces_to_suppress: int,
+    soft_bounce_days: int,
+    pause_bounce_rate: float,
+    pause_complaint_rate: float,
+    minimum_sent: int,
+    acting_user: User,
+) -> BouncePolicy:
+    """Rates are fractions (0.05 is 5 %)."""
+    require(acting_user, Perm.MANAGE_SENDING)
+    if not (0 < pause_bounce_rate <= 1 and 0 < pause_complaint_rate <= 1):
+        raise InvalidInput("Rates are between 0 and 100 %.", field="pause_bounce_rate")
+    if soft_bounces_to_suppress < 1 or soft_bounce_days < 1 or minimum_sent < 1:
+        raise InvalidInput("Counts and days are at least 1.", field="soft_bounces_to_suppress")
+    policy = BouncePolicy.current()
+    policy.soft_bounces_to_suppress, policy.soft_bounce_days = (
+        soft_bounces_to_suppress, soft_bounce_days,
+    )  # fmt: skip
+    policy.pause_bounce_rate, policy.pause_complaint_rate = (
+        pause_bounce_rate, pause_complaint_rate,
+    )  # fmt: skip
+    policy.minimum_sent = minimum_sent
+    policy.save()
+    record_audit(acting_user, "bounce_policy.update", target_type="bounce_policy", target_id=1)
+    return policy

@@ -14,6 +14,7 @@ from rapport.campaigns.models import CapAction, ScheduleMode
 from rapport.content.models import Template, TemplateKind
 from rapport.crm.models import Audience, ContactStatus, ImportKind
 from rapport.crm.queries import ContactFilters
+from rapport.delivery.models import SmtpSecurity
 from rapport.segments.models import Segment
 
 
@@ -161,3 +162,60 @@ class CampaignForm(forms.Form):
         self.fields["template"].queryset = templates  # type: ignore[attr-defined]
         self.fields["audience"].queryset = Segment.objects.order_by("name")  # type: ignore[attr-defined]
         self.fields["exclude"].queryset = Segment.objects.order_by("name")  # type: ignore[attr-defined]
+
+
+class WorkspaceForm(forms.Form):
+    name = forms.CharField(label=_("Organisation name"), max_length=200)
+    postal_address = forms.CharField(
+        label=_("Postal address (shown in every marketing email)"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    website = forms.CharField(label=_("Website"), max_length=200, required=False)
+    from_name = forms.CharField(label=_("Default from name"), max_length=200, required=False)
+    from_email = forms.CharField(label=_("Default from address"), max_length=254)
+    reply_to = forms.CharField(label=_("Default reply-to"), max_length=254, required=False)
+    locale = forms.ChoiceField(
+        label=_("Default language"), choices=[("en", "English"), ("zh-hans", "简体中文")]
+    )
+
+
+class SmtpServerForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    host = forms.CharField(label=_("Host"), max_length=253)
+    port = forms.IntegerField(label=_("Port"), min_value=1, max_value=65535, initial=587)
+    security = forms.ChoiceField(label=_("Security"), choices=SmtpSecurity.choices)
+    username = forms.CharField(label=_("User name"), max_length=200, required=False)
+    password = forms.CharField(
+        label=_("Password"), required=False, widget=forms.PasswordInput(render_value=False)
+    )
+    connections = forms.IntegerField(
+        label=_("Connections per worker"), min_value=1, max_value=50, initial=4
+    )
+    per_domain = forms.IntegerField(
+        label=_("At once per recipient domain"), min_value=1, max_value=50, initial=4
+    )
+    rate = forms.FloatField(
+        label=_("Messages a second per worker (0: no limit)"), min_value=0, initial=0
+    )
+
+
+class BouncePolicyForm(forms.Form):
+    soft_bounces_to_suppress = forms.IntegerField(
+        label=_("Suppress after this many soft bounces"), min_value=1, max_value=100
+    )
+    soft_bounce_days = forms.IntegerField(label=_("within days"), min_value=1, max_value=365)
+    pause_bounce_rate = forms.FloatField(
+        label=_("Pause a campaign above this bounce rate (%)"), min_value=0.1, max_value=100
+    )
+    pause_complaint_rate = forms.FloatField(
+        label=_("Pause a campaign above this complaint rate (%)"), min_value=0.01, max_value=100
+    )
+    minimum_sent = forms.IntegerField(
+        label=_("Judge rates once this many were sent"), min_value=1, max_value=1_000_000
+    )
+
+
+class DomainForm(forms.Form):
+    domain = forms.CharField(label=_("Domain you send from"), max_length=253)

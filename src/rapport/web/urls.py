@@ -10,7 +10,9 @@ from rapport.web.views import (
     dashboard,
     email_templates,
     imports,
+    outbox,
     segments,
+    sending,
 )
 
 urlpatterns = [
@@ -61,4 +63,16 @@ urlpatterns = [
         campaigns.campaign_action,
         name="campaign_action",
     ),
+    path("settings/sending/", sending.sending_page, name="sending"),
+    path("settings/sending/<str:part>", sending.sending_save, name="sending_save"),
+    path(
+        "settings/smtp-servers/<int:server_id>/<str:action>",
+        sending.server_action,
+        name="smtp_server_action",
+    ),
+    path("outbox/", outbox.outbox_index, name="outbox"),
+    path("outbox/delete-all", outbox.outbox_clear, name="outbox_clear"),
+    path("outbox/<int:message_id>/", outbox.outbox_message, name="outbox_message"),
+    path("outbox/<int:message_id>/message.eml", outbox.outbox_download, name="outbox_download"),
+    path("outbox/frame/<str:token>/", outbox.outbox_frame, name="outbox_frame"),
 ]
