@@ -30,6 +30,7 @@ from rapport.crm.queries import ContactFilters, contacts_matching
 from rapport.errors import Conflict, InvalidInput, NotFound, RapportError
 from rapport.web.decorators import acting_user, page
 from rapport.web.forms import TemplateForm, TestSendForm
+from rapport.web.frames import frame_response
 
 _PREVIEW_SALT = "rapport.web.template-preview"
 PREVIEW_SECONDS = 600
@@ -205,11 +206,7 @@ def template_frame(request: HttpRequest, token: str) -> HttpResponse:
         body, status = error.message, 404
     except RapportError as error:
         body, status = error.message, 422
-    response = HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
-    response["Cross-Origin-Resource-Policy"] = "same-origin"
-    return response
+    return frame_response(body, status)
 
 
 _BLANK_HTML = """<!doctype html>

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from rapport.delivery import outbox
 from rapport.errors import NotFound
 from rapport.web.decorators import acting_user, page
+from rapport.web.frames import frame_response
 
 _FRAME_SALT = "rapport.web.outbox-frame"
 FRAME_SECONDS = 600
@@ -115,8 +116,4 @@ def outbox_frame(request: HttpRequest, token: str) -> HttpResponse:
         body, status = _("This view has expired; reload the page."), 404
     except NotFound as error:
         body, status = error.message, 404
-    response = HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
-    response["Cross-Origin-Resource-Policy"] = "same-origin"
-    return response
+    return frame_response(body, status)
