@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import email.message
 import email.policy
 import re
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from rapport.campaigns.services import (
     start_campaign,
 )
 from rapport.content.models import Workspace
-from rapport.content.services import TemplateContent, create_template
+from rapport.content.services import TemplateContent, create_template, get_template_for
 from rapport.crm.models import Contact, ContactStatus
 from rapport.delivery.domains import add_domain, records_to_publish
 from rapport.delivery.models import Delivery, DeliveryState, Suppression
@@ -378,3 +379,60 @@ def test_unknown_rows_are_resent_only_when_asked(server: Any) -> None:
     assert [r.recipient for r in handler.received] == [lost.contact.email]
     assert get_campaign_for(None, campaign_id).state == CampaignState.SENT
     assert resend_unknown(campaign_id, acting_user=None) == 0
+
+
+def _body_parts(raw: bytes) -> tuple[str, str]:
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, email.message.EmailMessage)
+    html_part, text_part = message.get_body(("html",)), message.get_body(("plain",))
+    assert html_part is not None and text_part is not None
+    return html_part.get_content(), text_part.get_content()
+
+
+def test_a_template_without_unsubscribe_link_or_address_gets_the_legal_footer(
+    server: Any, settings: Any
+) -> None:
+    settings.BASE_URL = "https://mail.example.com"
+    handler, port = server
+    campaign_id = _campaign(count=2)
+    Contact.objects.filter(email="p1@example.com").update(locale="zh-CN")
+    create_template(
+        name="Bare",
+        content=TemplateContent(subject="Hi", html="<html><body><p>Just news</p></body></html>"),
+        acting_user=None,
+    )
+    Campaign.objects.filter(pk=campaign_id).update(
+        template=get_template_for(None, "Bare"), name="Bare news"
+    )
+    start_campaign(campaign_id, acting_user=None)
+
+    _send(campaign_id, port)
+
+    received = {r.recipient: _body_parts(r.raw) for r in handler.received}
+    html, text = received["p0@example.com"]
+    assert re.search(r'<a href="https://mail\.example\.com/e/unsubscribe/[^"]+"', html)
+    assert "1 Nanjing Road, Shanghai" in html and html.rstrip().endswith("</html>")
+    assert html.index("Just news") < html.index("Unsubscribe") < html.index("</body>")
+    assert "Unsubscribe: https://mail.example.com/e/unsubscribe/" in text
+    assert "退订" in received["p1@example.com"][0]
+
+
+def test_a_template_that_shows_both_keeps_its_own_footer(server: Any) -> None:
+    handler, port = server
+    campaign_id = _campaign(count=1)
+    create_template(
+        name="Own footer",
+        content=TemplateContent(
+            subject="Hi",
+            html="<p>News</p><p>{{ workspace.address }}</p>"
+            '<a href="{{ unsubscribe_url }}">Leave</a>',
+        ),
+        acting_user=None,
+    )
+    Campaign.objects.filter(pk=campaign_id).update(template=get_template_for(None, "Own footer"))
+    start_campaign(campaign_id, acting_user=None)
+
+    _send(campaign_id, port)
+
+    html, _ = _body_parts(handler.received[0].raw)
+    assert html.count("/e/unsubscribe/") == 1 and "Unsubscribe" not in html

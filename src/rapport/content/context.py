@@ -104,10 +104,12 @@ class ContextBuilder:
         recommender: Recommender | None = None,
         coupons: CouponLookup | None = None,
         issue_coupons: bool = False,
+        links: frozenset[str] = frozenset(),
     ) -> None:
         """``coupons`` answers ``coupon("SERIES")`` (previews show existing codes); with
         ``issue_coupons`` each batch issues the codes its template uses, one per contact and
-        sender, before rendering, in one insert per series."""
+        sender, before rendering, in one insert per series. ``links`` are made even if the
+        template does not show them (a send's List-Unsubscribe header needs its link)."""
         self.issue_coupons = issue_coupons
         self._issued: dict[str, dict[int, str]] = {}
         self.sender = sender
@@ -131,7 +133,9 @@ class ContextBuilder:
         self.wants_today = "today" in usage.names or not usage.names
         self.base_url: str = settings.BASE_URL
         self._links = tuple(
-            (name, kind) for name, kind in _LINKS if name in usage.names or not usage.names
+            (name, kind)
+            for name, kind in _LINKS
+            if name in usage.names or name in links or not usage.names
         )
 
     def build(self, contact_ids: Sequence[int]) -> list[dict[str, Any]]:

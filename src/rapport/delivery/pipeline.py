@@ -36,6 +36,7 @@ from rapport.crm.names import display_name
 from rapport.delivery.compose import Envelope, compose, message_id
 from rapport.delivery.dkim import sign
 from rapport.delivery.domains import signing_keys
+from rapport.delivery.footer import Footer, footer_for
 from rapport.delivery.models import Delivery, DeliveryState, Suppression, SuppressionReason
 from rapport.delivery.pool import PoolLimits, SendPool
 from rapport.delivery.servers import sending_url
@@ -185,6 +186,7 @@ class CampaignSender:
             now=clock(),
             recommender=Recommender.load() if usage.recommendations else None,
             issue_coupons=True,
+            links=frozenset({"unsubscribe_url"}),  # the List-Unsubscribe header's, always
         )
         workspace = Workspace.current()
         self.from_name = campaign.from_name or self.version.from_name or workspace.from_name
@@ -192,6 +194,21 @@ class CampaignSender:
         self.from_email = campaign.from_email or self.version.from_email or workspace.from_email
         self.reply_to = campaign.reply_to or self.version.reply_to or workspace.reply_to
         self.domain = self.from_email.rpartition("@")[2] or "rapport.localhost"
+        # The unsubscribe link and postal address, where the template does not show them.
+        lacks_link = "unsubscribe_url" not in usage.names
+        lacks_address = "workspace" not in usage.names
+        self.footers: dict[str, Footer] | None = None
+        if (lacks_link or lacks_address) and not campaign.transactional:
+            self.footers = {
+                language: footer_for(
+                    language,
+                    organisation=workspace.name,
+                    postal_address=workspace.postal_address,
+                    with_link=lacks_link,
+                    with_address=lacks_address,
+                )
+                for language in ("en", "zh")
+            }
         self.keys = signing_keys(self.domain)
         self.bounce_domain = settings.BOUNCE_DOMAIN or self.domain
 
@@ -281,6 +298,10 @@ class CampaignSender:
         except RenderError as error:
             self._record_failure(pk, Answer(Outcome.REFUSED, None, error.message[:300]), report)
             return None
+        if self.footers is not None:
+            language = "zh" if str(contact.get("locale") or "").startswith("zh") else "en"
+            unsubscribe = str(context.get("unsubscribe_url") or "")
+            rendered = self.footers[language].add_to(rendered, unsubscribe)
         identifier = message_id(pk, self.domain)
         envelope = Envelope(
             from_name=self.from_name,
