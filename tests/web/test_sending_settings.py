@@ -3,11 +3,15 @@ for admins only, each form answering a mistake with the reason next to the field
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from django.test import Client
+from django.utils import timezone
 
 from rapport.accounts.roles import Role
+from rapport.campaigns.models import Campaign
+from rapport.campaigns.services import schedule_of
 from rapport.content.models import Workspace
 from rapport.delivery.models import BouncePolicy, SendingDomain, SmtpServer
 from rapport.delivery.servers import sending_url
@@ -88,3 +92,31 @@ def test_a_sending_domain_gets_keys_and_its_records_are_shown(client_for: Client
     assert "rapport._domainkey.lotus-tea.cn" in page or "._domainkey.lotus-tea.cn" in page
     again = client.post("/settings/sending/domain", {"domain": "lotus-tea.cn"}).content.decode()
     assert "set up already" in again
+
+
+def test_the_workspace_window_is_the_default_of_campaigns_without_their_own(
+    client_for: ClientFor,
+) -> None:
+    client = client_for(Role.OWNER)
+    fields = {"name": "Lotus Tea", "postal_address": "88 Century Ave", "locale": "en",
+              "from_email": "news@lotus-tea.cn"}  # fmt: skip
+    wrong = client.post(
+        "/settings/sending/workspace",
+        {**fields, "window_days": [0], "window_start": "15:00", "window_end": "09:00"},
+    )
+    assert "opening time before its closing time" in wrong.content.decode()
+    client.post(
+        "/settings/sending/workspace",
+        {**fields, "window_days": [0, 4], "window_start": "09:00", "window_end": "11:00"},
+    )
+    campaign = Campaign(name="x", schedule_mode="window")
+
+    window = schedule_of(campaign, timezone.now()).window
+
+    assert (window.weekdays, window.start, window.end) == (
+        frozenset({0, 4}),
+        dt.time(9),
+        dt.time(11),
+    )
+    campaign.window_days, campaign.window_start, campaign.window_end = [2], dt.time(8), dt.time(9)
+    assert schedule_of(campaign, timezone.now()).window.weekdays == frozenset({2})

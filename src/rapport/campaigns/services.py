@@ -179,13 +179,13 @@ def start_campaign(
 
 
 def schedule_of(campaign: Campaign, start: dt.datetime) -> Schedule:
+    """The campaign's own window, else the workspace's, else Tuesday to Thursday 10-14."""
     window = Window()
-    if campaign.window_days and campaign.window_start and campaign.window_end:
-        window = Window(
-            frozenset(int(day) for day in campaign.window_days),
-            campaign.window_start,
-            campaign.window_end,
-        )
+    for owner in (campaign, Workspace.current()):
+        if owner.window_days and owner.window_start and owner.window_end:
+            days = frozenset(int(day) for day in owner.window_days)
+            window = Window(days, owner.window_start, owner.window_end)
+            break
     return Schedule(
         mode=campaign.schedule_mode,
         start=start,

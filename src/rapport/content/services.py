@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -303,6 +304,9 @@ def save_workspace(
     from_email: str,
     reply_to: str = "",
     locale: str = "en",
+    window_days: Sequence[int] = (),
+    window_start: dt.time | None = None,
+    window_end: dt.time | None = None,
     acting_user: User,
 ) -> Workspace:
     """Who is sending: checked here so that a header can never be broken by what is typed."""
@@ -317,7 +321,19 @@ def save_workspace(
             raise InvalidInput(f"{address!r} is not an email address.", field=field)
     if website and not website.startswith(("https://", "http://")):
         raise InvalidInput("The website starts with https://.", field="website")
+    days = sorted({int(day) for day in window_days})
+    if days and (window_start is None or window_end is None or window_start >= window_end):
+        raise InvalidInput(
+            "A sending window needs an opening time before its closing time.",
+            field="window_start",
+        )
+    if any(not 0 <= day <= 6 for day in days):
+        raise InvalidInput("Days are 0 (Monday) to 6 (Sunday).", field="window_days")
     workspace = Workspace.current()
+    workspace.window_days = days
+    workspace.window_start, workspace.window_end = (
+        (window_start, window_end) if days else (None, None)
+    )
     workspace.name, workspace.postal_address = name.strip(), postal_address.strip()
     workspace.website, workspace.from_name = website.strip(), from_name.strip()
     workspace.from_email, workspace.reply_to = from_email.strip().lower(), reply_to.strip().lower()

@@ -164,6 +164,17 @@ class CampaignForm(forms.Form):
         self.fields["exclude"].queryset = Segment.objects.order_by("name")  # type: ignore[attr-defined]
 
 
+WEEKDAYS = [
+    (0, _("Monday")),
+    (1, _("Tuesday")),
+    (2, _("Wednesday")),
+    (3, _("Thursday")),
+    (4, _("Friday")),
+    (5, _("Saturday")),
+    (6, _("Sunday")),
+]
+
+
 class WorkspaceForm(forms.Form):
     name = forms.CharField(label=_("Organisation name"), max_length=200)
     postal_address = forms.CharField(
@@ -178,6 +189,23 @@ class WorkspaceForm(forms.Form):
     reply_to = forms.CharField(label=_("Default reply-to"), max_length=254, required=False)
     locale = forms.ChoiceField(
         label=_("Default language"), choices=[("en", "English"), ("zh-hans", "简体中文")]
+    )
+    window_days = forms.TypedMultipleChoiceField(
+        label=_("Best sending window: days (none: Tuesday to Thursday)"),
+        choices=WEEKDAYS,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    window_start = forms.TimeField(
+        label=_("Window opens (local time)"),
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}),
+    )
+    window_end = forms.TimeField(
+        label=_("Window closes (local time)"),
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}),
     )
 
 

@@ -38,8 +38,9 @@ def _policy_initial() -> dict[str, Any]:
 
 def _workspace_initial() -> dict[str, Any]:
     workspace = Workspace.current()
-    fields = ("name", "postal_address", "website", "from_name", "from_email", "reply_to")
-    return {field: getattr(workspace, field) for field in fields} | {"locale": workspace.locale}
+    fields = ("name", "postal_address", "website", "from_name", "from_email", "reply_to",
+              "locale", "window_days", "window_start", "window_end")  # fmt: skip
+    return {field: getattr(workspace, field) for field in fields}
 
 
 def _render(request: HttpRequest, **forms: Any) -> HttpResponse:
