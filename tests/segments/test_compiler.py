@@ -218,6 +218,11 @@ TRICKY = [
     {"field": "orders.total", "op": "lt", "value": 0},
     {"not": {"field": "orders.count", "op": "gte", "value": 0}},
     {"field": "orders.count", "op": "eq", "value": 0},
+    {"field": "orders.count", "op": "eq", "value": 2.5},  # Django would cast 2.5 to 2
+    {"field": "orders.count", "op": "gte", "value": 1.5},
+    {"field": "orders.count", "op": "between", "value": [1.5, 2.5]},
+    {"field": "email.clicked", "op": "within_days", "value": 30},
+    {"field": "email.last_open_at", "op": "is_not_set"},
     {"field": "orders.count", "op": "lt", "value": 2, "window": {"within_days": 90}},
     {"field": "email.opened", "op": "before_days", "value": 30},
     {"not": {"field": "email.opened", "op": "within_days", "value": 30}},

@@ -134,6 +134,10 @@ class Contact(models.Model):
     # Kept by segments.facts with the purchase facts: "potential" (subscribed, never bought)
     # is then read from a small partial index instead of an anti-join of every contact.
     has_ordered = models.BooleanField(_("has ordered"), db_default=False, editable=False)
+    # The latest "opened" and "clicked" events, kept by crm.engagement as events arrive:
+    # "has not opened in 30 days" is then a test of one column, not an anti-join of events.
+    last_opened_at = models.DateTimeField(_("last opened"), null=True, blank=True, editable=False)
+    last_clicked_at = models.DateTimeField(_("last clicked"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -145,6 +149,8 @@ class Contact(models.Model):
             models.Index(
                 fields=["status"], condition=Q(has_ordered=False), name="crm_contact_non_buyers"
             ),
+            models.Index(fields=["last_opened_at"], name="crm_contact_last_opened"),
+            models.Index(fields=["last_clicked_at"], name="crm_contact_last_clicked"),
         ]
 
     def __str__(self) -> str:

@@ -26,6 +26,7 @@ from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from rapport.crm.engagement import refresh_engagement
 from rapport.crm.models import Company, Contact, Event, Order, OrderLine, Product
 from rapport.demo import catalogue, places
 from rapport.demo.child import setup_django
@@ -116,6 +117,7 @@ def build_demo_shop(
     # segments read, once, for everyone.
     report(99, "purchase facts")
     rebuild_all_facts()
+    refresh_engagement()  # events went in as raw rows too
     rescore(now)
     report(100, "done")
     return DemoSummary(

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
+from rapport.crm.engagement import COLUMNS as ENGAGEMENT_COLUMNS
 from rapport.crm.models import Company, Contact, ContactStatus, Event, Order, OrderLine
 from rapport.segments import lookups  # noqa: F401 - registers the JSON array lookups
 from rapport.segments.fields import FieldKind, Source
@@ -92,7 +93,12 @@ class RuleCompiler:
                 or (op == "gt" and value >= 0)
                 or (op == "between" and value[0] > 0)
             )
-            if positive:
+            # A count compared with 2.5 goes the general way: Django would cast it to 2.
+            compared = value if op == "between" else [value]
+            whole = cond.spec.column != "count" or all(
+                not isinstance(v, float) or v.is_integer() for v in compared
+            )
+            if positive and whole:
                 exact = value if cond.spec.column == "count" else _decimal(value)
                 return _compare(column, op, exact)
             return None
@@ -257,11 +263,16 @@ class RuleCompiler:
     def _events(self, cond: Condition) -> Q:
         events = Event.objects.filter(type=cond.spec.event_type)
         op, value = cond.op, cond.value
+        latest = ENGAGEMENT_COLUMNS.get(cond.spec.event_type or "")
 
         def since(moment: dt.datetime) -> Q:
+            if latest:  # the contact's latest such event, kept on its row: same set
+                return Q(**{f"{latest}__gte": moment})
             return Q(pk__in=events.filter(occurred_at__gte=moment).values("contact_id"))
 
-        ever = Q(pk__in=events.values("contact_id"))
+        ever = (
+            Q(**{f"{latest}__isnull": False}) if latest else Q(pk__in=events.values("contact_id"))
+        )
         if op in ("is_set", "is_not_set") and cond.spec.kind == FieldKind.DATE:
             return ever if op == "is_set" else ~ever
         if op == "within_days":
