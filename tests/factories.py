@@ -80,3 +80,23 @@ def make_order(contact: Contact, products: list[Product] | None = None, **overri
         contact=contact, type=EventType.ORDERED, occurred_at=order.placed_at, order=order
     )
     return order
+
+
+def started_campaign(emails: list[str], *, name: str = "News") -> int:
+    """A campaign of the newsletter to a static list of subscribed contacts with these
+    addresses, started (one queued delivery each); the postal address it needs is set."""
+    from rapport.campaigns.services import create_campaign, start_campaign  # noqa: PLC0415
+    from rapport.content.models import Workspace  # noqa: PLC0415
+    from rapport.segments.models import Segment, SegmentKind, SegmentMember  # noqa: PLC0415
+
+    Workspace.objects.update_or_create(pk=1, defaults={"postal_address": "1 Bund, Shanghai"})
+    listing = Segment.objects.create(name=f"{name} list", kind=SegmentKind.STATIC)
+    SegmentMember.objects.bulk_create(
+        SegmentMember(segment=listing, contact=make_contact(email=email, status="subscribed"))
+        for email in emails
+    )
+    campaign = create_campaign(
+        name=name, template="Newsletter (English)", audience=[listing.pk], acting_user=None
+    )
+    start_campaign(campaign.pk, acting_user=None)
+    return campaign.pk

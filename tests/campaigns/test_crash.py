@@ -15,12 +15,9 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from rapport.campaigns.services import create_campaign, start_campaign
-from rapport.content.models import Workspace
 from rapport.delivery.models import Delivery, DeliveryState
 from rapport.delivery.pipeline import LEASE, recover_abandoned
-from rapport.segments.models import Segment, SegmentKind, SegmentMember
-from tests.factories import make_contact
+from tests.factories import started_campaign
 from tests.helpers import current_database_url, run_cli
 from tests.smtp_server import smtp_server
 
@@ -29,24 +26,17 @@ RECIPIENTS = 60
 
 
 def _campaign() -> int:
-    Workspace.objects.update_or_create(pk=1, defaults={"postal_address": "1 Bund, Shanghai"})
-    listing = Segment.objects.create(name="All", kind=SegmentKind.STATIC)
-    for n in range(RECIPIENTS):
-        contact = make_contact(email=f"c{n:03d}@example.com", status="subscribed")
-        SegmentMember.objects.create(segment=listing, contact=contact)
-    campaign = create_campaign(
-        name="Crash", template="Newsletter (English)", audience=["All"], acting_user=None
-    )
-    start_campaign(campaign.pk, acting_user=None)
-    return campaign.pk
+    return started_campaign([f"c{n:03d}@example.com" for n in range(RECIPIENTS)], name="Crash")
 
 
-def _sender(campaign_id: int, url: str, tmp_path: Path) -> subprocess.Popen[str]:
+def _sender(campaign_id: int, url: str, tmp_path: Path, **env_extra: str) -> subprocess.Popen[str]:
+    """``rapport campaign send ID --wait`` in its own process, as a worker would run."""
     env = dict(
         os.environ,
         RAPPORT_DATA_DIR=str(tmp_path),
         RAPPORT_DATABASE_URL=current_database_url(),
         RAPPORT_SMTP_URL=url,
+        **env_extra,
     )
     return subprocess.Popen(
         [sys.executable, "-m", "rapport.cli", "campaign", "send", str(campaign_id), "--wait"],

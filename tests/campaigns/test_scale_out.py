@@ -3,38 +3,17 @@ the claim skips rows another worker has locked; SQLite queues its writers)."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from rapport.delivery.models import Delivery, DeliveryState
-from tests.campaigns.test_crash import RECIPIENTS, _campaign
-from tests.helpers import current_database_url
+from tests.campaigns.test_crash import RECIPIENTS, _campaign, _sender
 from tests.smtp_server import smtp_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _worker(campaign_id: int, url: str, tmp_path: Path) -> subprocess.Popen[str]:
-    env = dict(
-        os.environ,
-        RAPPORT_DATA_DIR=str(tmp_path),
-        RAPPORT_DATABASE_URL=current_database_url(),
-        RAPPORT_SMTP_URL=url,
-        RAPPORT_SEND_BATCH="4",  # small chunks, so that both workers get some
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "rapport.cli", "campaign", "send", str(campaign_id), "--wait"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def test_two_workers_share_a_campaign_and_nobody_gets_it_twice(tmp_path: Path) -> None:
@@ -42,7 +21,8 @@ def test_two_workers_share_a_campaign_and_nobody_gets_it_twice(tmp_path: Path) -
     with smtp_server() as (handler, port):
         handler.delay = 0.01  # long enough for both to be at work at the same time
         url = f"smtp://127.0.0.1:{port}?connections=2"
-        workers = [_worker(campaign_id, url, tmp_path) for _ in range(2)]
+        # Small chunks, so that both workers get some.
+        workers = [_sender(campaign_id, url, tmp_path, RAPPORT_SEND_BATCH="4") for _ in range(2)]
         errors = [worker.communicate(timeout=120)[1] for worker in workers]
         received = Counter(r.recipient for r in handler.received)
 

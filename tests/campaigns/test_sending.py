@@ -28,7 +28,7 @@ from rapport.content.models import Workspace
 from rapport.content.services import TemplateContent, create_template, get_template_for
 from rapport.crm.models import Contact, ContactStatus
 from rapport.delivery.domains import add_domain, records_to_publish
-from rapport.delivery.models import Delivery, DeliveryState, Suppression
+from rapport.delivery.models import Bounce, Delivery, DeliveryState, Suppression
 from rapport.delivery.pipeline import LEASE, CampaignSender, claim
 from rapport.delivery.pool import SendPool
 from rapport.delivery.transport import SmtpTransport
@@ -134,6 +134,9 @@ def test_refusals_fail_and_suppress_and_soft_errors_retry_later(server: Any) -> 
         "p3@example.com": "sent",
     }
     assert Suppression.objects.filter(email="p0@example.com", reason="bounced").exists()
+    # …as a hard bounce like any reported later: the contact's status and the campaign's count.
+    assert Contact.objects.get(email="p0@example.com").status == ContactStatus.BOUNCED
+    assert Bounce.objects.get(email="p0@example.com").status == "550"
     assert get_campaign_for(None, campaign_id).state == CampaignState.SENDING
 
     handler.answers.clear()

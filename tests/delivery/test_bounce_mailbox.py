@@ -10,15 +10,12 @@ from typing import Any
 
 import pytest
 
-from rapport.campaigns.services import create_campaign, start_campaign
-from rapport.content.models import Workspace
 from rapport.crm.models import Contact, ContactStatus
 from rapport.delivery.mailbox import MailboxError, MailboxSettings, read_bounces
 from rapport.delivery.models import Bounce, Delivery, DeliveryState, Suppression
 from rapport.delivery.verp import return_path, unsubscribe_address
-from rapport.segments.models import Segment, SegmentKind, SegmentMember
 from tests.delivery.test_bounce_samples import SAMPLES
-from tests.factories import make_contact
+from tests.factories import started_campaign
 from tests.imap_server import ImapAccount, deliver, folder_messages, imap_server
 
 pytestmark = pytest.mark.django_db
@@ -62,15 +59,7 @@ def _settings(account: ImapAccount, **changes: Any) -> MailboxSettings:
 
 def _deliveries() -> dict[int, Delivery]:
     """One sent delivery per sample, to the address the sample is about."""
-    Workspace.objects.update_or_create(pk=1, defaults={"postal_address": "1 Bund, Shanghai"})
-    listing = Segment.objects.create(name="Samples", kind=SegmentKind.STATIC)
-    for _, address in SAMPLE_RECIPIENTS.values():
-        contact = make_contact(email=address, status="subscribed")
-        SegmentMember.objects.create(segment=listing, contact=contact)
-    campaign = create_campaign(
-        name="Samples", template="Newsletter (English)", audience=["Samples"], acting_user=None
-    )
-    start_campaign(campaign.pk, acting_user=None)
+    started_campaign([address for _, address in SAMPLE_RECIPIENTS.values()], name="Samples")
     rows = {row.contact.email: row for row in Delivery.objects.select_related("contact")}
     Delivery.objects.update(state=DeliveryState.SENT)
     return {old: rows[address] for old, address in SAMPLE_RECIPIENTS.values()}

@@ -75,14 +75,21 @@ def test_mail_to_the_unsubscribe_address_is_an_unsubscribe_whatever_it_says() ->
 
 
 @pytest.mark.parametrize(
-    "raw",
+    ("raw", "kind"),
     [
-        b"",
-        b"\xff\xfe\x00garbage",
-        b"Content-Type: multipart/report; report-type=delivery-status\r\n\r\nno boundary",
-        b"From: MAILER-DAEMON@x\r\nContent-Type: multipart/report; report-type=feedback-report;"
-        b' boundary="b"\r\n\r\n--b\r\nContent-Type: message/feedback-report\r\n\r\n--b--',
+        (b"", Kind.UNRECOGNISED),  # no sender at all: kept for a person, never counted
+        (b"\xff\xfe\x00garbage", Kind.UNRECOGNISED),
+        (
+            b"Content-Type: multipart/report; report-type=delivery-status\r\n\r\nno boundary",
+            Kind.UNRECOGNISED,
+        ),
+        (  # an empty feedback report is still a complaint (and trips one flufl detector)
+            b"From: MAILER-DAEMON@x\r\nContent-Type: multipart/report; "
+            b'report-type=feedback-report; boundary="b"\r\n\r\n--b\r\n'
+            b"Content-Type: message/feedback-report\r\n\r\n--b--",
+            Kind.COMPLAINT,
+        ),
     ],
 )
-def test_broken_messages_are_classified_without_raising(raw: bytes) -> None:
-    assert classify(raw).kind in set(Kind)
+def test_broken_messages_are_classified_without_raising(raw: bytes, kind: Kind) -> None:
+    assert classify(raw).kind is kind

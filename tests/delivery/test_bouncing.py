@@ -7,8 +7,6 @@ from __future__ import annotations
 import pytest
 
 from rapport.campaigns.models import Campaign, CampaignState
-from rapport.campaigns.services import create_campaign, start_campaign
-from rapport.content.models import Workspace
 from rapport.crm.models import Contact, ContactStatus, Event, EventType
 from rapport.delivery.bounces import Finding, Kind
 from rapport.delivery.bouncing import delivery_for, handle
@@ -20,23 +18,14 @@ from rapport.delivery.models import (
     Suppression,
     SuppressionReason,
 )
-from rapport.segments.models import Segment, SegmentKind, SegmentMember
-from tests.factories import make_contact
+from tests.factories import started_campaign
 
 pytestmark = pytest.mark.django_db
 
 
 def _sent_campaign(count: int) -> list[Delivery]:
-    Workspace.objects.update_or_create(pk=1, defaults={"postal_address": "1 Bund, Shanghai"})
-    listing = Segment.objects.create(name="All", kind=SegmentKind.STATIC)
-    for n in range(count):
-        contact = make_contact(email=f"r{n}@example.com", status="subscribed")
-        SegmentMember.objects.create(segment=listing, contact=contact)
-    campaign = create_campaign(
-        name="News", template="Newsletter (English)", audience=["All"], acting_user=None
-    )
-    start_campaign(campaign.pk, acting_user=None)
-    rows = Delivery.objects.filter(campaign=campaign)
+    campaign_id = started_campaign([f"r{n}@example.com" for n in range(count)])
+    rows = Delivery.objects.filter(campaign_id=campaign_id)
     for row in rows:
         row.message_id = f"<{row.pk}.abcdef012345@shop.example.com>"
         row.state = DeliveryState.SENT

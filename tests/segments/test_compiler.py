@@ -221,6 +221,10 @@ TRICKY = [
     {"field": "orders.count", "op": "eq", "value": 2.5},  # Django would cast 2.5 to 2
     {"field": "orders.count", "op": "gte", "value": 1.5},
     {"field": "orders.count", "op": "between", "value": [1.5, 2.5]},
+    {"field": "rfm.r", "op": "eq", "value": 3.5},
+    {"field": "rfm.f", "op": "neq", "value": 2.5},
+    {"field": "rfm.m", "op": "between", "value": [2.2, 2.8]},
+    {"field": "rfm.r", "op": "lte", "value": 2.5},
     {"field": "email.clicked", "op": "within_days", "value": 30},
     {"field": "email.last_open_at", "op": "is_not_set"},
     {"field": "orders.count", "op": "lt", "value": 2, "window": {"within_days": 90}},

@@ -72,8 +72,8 @@ def _detail(campaign: Campaign) -> dict[str, object]:
 @router.get("", response={200: list[CampaignOut], **ERRORS})
 def list_campaigns(request: HttpRequest, state: CampaignState | None = None) -> list[Campaign]:
     require(acting_user(request), Perm.VIEW_CONTACTS)
-    found = Campaign.objects.all()
-    return list(found.filter(state=state) if state else found[:500])
+    found = Campaign.objects.all()  # newest first
+    return list((found.filter(state=state) if state else found)[:500])
 
 
 @router.post("", response={201: CampaignDetailOut, **ERRORS})

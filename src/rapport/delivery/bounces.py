@@ -238,8 +238,8 @@ def _status(text: str) -> str:
 def _known_format(message: email.message.Message) -> Finding | None:
     try:
         temporary, permanent = all_failures(message)
-    except Exception:  # a detector tripping on a broken message is no reason to stop
-        log.exception("flufl.bounce failed on %s", message.get("Message-ID"))
+    except Exception as error:  # a detector tripping on a broken message is no reason to stop
+        log.warning("flufl.bounce could not read %s: %r", message.get("Message-ID"), error)
         return None
     if not temporary and not permanent:
         return None

@@ -33,11 +33,13 @@ from rapport.content.rendering import RenderError
 from rapport.content.services import compile_version, usage_of
 from rapport.crm.models import Contact
 from rapport.crm.names import display_name
+from rapport.delivery.bounces import Finding, Kind
+from rapport.delivery.bouncing import handle
 from rapport.delivery.compose import Envelope, compose, message_id
 from rapport.delivery.dkim import sign
 from rapport.delivery.domains import signing_keys
 from rapport.delivery.footer import Footer, footer_for
-from rapport.delivery.models import Delivery, DeliveryState, Suppression, SuppressionReason
+from rapport.delivery.models import Delivery, DeliveryState
 from rapport.delivery.pool import PoolLimits, SendPool
 from rapport.delivery.servers import sending_url
 from rapport.delivery.transport import Answer, Outcome, SmtpTransport
@@ -277,8 +279,11 @@ class CampaignSender:
         good when the campaign says to skip them."""
         decision = apply_caps(self.campaign, rows, now=self.clock())
         skip = self.campaign.cap_action == CapAction.SKIP
+        waiting: dict[dt.datetime, list[int]] = {}
         for pk, until in decision.held.items():
-            Delivery.objects.filter(pk=pk).update(
+            waiting.setdefault(until, []).append(pk)
+        for until, pks in waiting.items():  # one write per next slot, not per contact
+            Delivery.objects.filter(pk__in=pks).update(
                 state=DeliveryState.CAPPED if skip else DeliveryState.DEFERRED,
                 due_at=until,
                 attempts=F("attempts") - 1,  # waiting for a cap is not a failed attempt
@@ -374,10 +379,10 @@ class CampaignSender:
         rows.update(state=DeliveryState.FAILED, response=response)
         report.failed += 1
         if answer.outcome is Outcome.REFUSED and answer.code in (550, 551, 553):
-            Suppression.objects.get_or_create(
-                email=email,
-                defaults={"reason": SuppressionReason.HARD_BOUNCE, "source": response[:200]},
-            )
+            # No such mailbox, said during the hand-off: the same hard bounce as one reported
+            # later (suppression, the contact's status and timeline, the campaign's rate).
+            refusal = Finding(Kind.HARD, pk, email, str(answer.code), response)
+            handle(refusal, source="smtp", key=f"smtp:{pk}")
 
 
 def _response(answer: Answer) -> str:

@@ -26,7 +26,7 @@ from rapport.accounts.models import User
 from rapport.accounts.roles import Perm
 from rapport.accounts.services import record_audit
 from rapport.delivery.models import SmtpSecurity, SmtpServer
-from rapport.delivery.transport import login
+from rapport.delivery.transport import SmtpTransport
 from rapport.errors import Conflict, InvalidInput, NotFound
 
 
@@ -113,20 +113,8 @@ def _checked(data: ServerInput) -> ServerInput:
 def try_server(server: SmtpServer, *, timeout: float = 15.0) -> None:
     """Connect, secure, log in and quit; ``InvalidInput`` saying what went wrong."""
     where = f"{server.host}:{server.port}"
-    context = ssl.create_default_context()
     try:
-        client: smtplib.SMTP
-        if server.security == SmtpSecurity.TLS:
-            client = smtplib.SMTP_SSL(server.host, server.port, timeout=timeout, context=context)
-        else:
-            client = smtplib.SMTP(server.host, server.port, timeout=timeout)
-        with client:
-            client.ehlo()
-            if server.security == SmtpSecurity.STARTTLS:
-                client.starttls(context=context)
-                client.ehlo()
-            if server.username:
-                login(client, server.username, _decrypt(server))
+        SmtpTransport(server_url(server), timeout=timeout).try_connection()
     except smtplib.SMTPAuthenticationError as error:
         said = error.smtp_error
         text = said.decode(errors="replace") if isinstance(said, bytes) else said

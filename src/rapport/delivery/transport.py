@@ -80,13 +80,22 @@ class SmtpTransport:
             client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
         else:
             client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        client.ehlo()
-        if self.use_tls:
-            client.starttls(context=context)
+        try:
             client.ehlo()
-        if self.username:
-            login(client, self.username, self.password)
+            if self.use_tls:
+                client.starttls(context=context)
+                client.ehlo()
+            if self.username:
+                login(client, self.username, self.password)
+        except BaseException:  # a refused STARTTLS or login must not leave the socket open
+            client.close()
+            raise
         return client
+
+    def try_connection(self) -> None:
+        """Connect, secure, log in and say QUIT, raising what smtplib raises: what a settings
+        page checks before it saves a server."""
+        self._connect().quit()
 
     def send(self, mail_from: str, recipient: str, data: bytes) -> Answer:
         """Hand one message over; never raises for what a server or network may do."""

@@ -85,7 +85,7 @@ class RuleCompiler:
                 return Q(pk__isnull=False)
             if cond.spec.kind == FieldKind.DATE:
                 return self._dated(column, op, value, datetime_column=True)
-            return ~Q(**{column: value}) if op == "neq" else _compare(column, op, value)
+            return _compare(column, op, value, integer=_is_integer(column))
         if source == Source.ORDERS and cond.window is None:
             column = "order_count" if cond.spec.column == "count" else "total_spent"
             positive = (
@@ -93,14 +93,10 @@ class RuleCompiler:
                 or (op == "gt" and value >= 0)
                 or (op == "between" and value[0] > 0)
             )
-            # A count compared with 2.5 goes the general way: Django would cast it to 2.
-            compared = value if op == "between" else [value]
-            whole = cond.spec.column != "count" or all(
-                not isinstance(v, float) or v.is_integer() for v in compared
-            )
-            if positive and whole:
-                exact = value if cond.spec.column == "count" else _decimal(value)
-                return _compare(column, op, exact)
+            if positive:
+                is_count = cond.spec.column == "count"
+                exact = value if is_count else _decimal(value)
+                return _compare(column, op, exact, integer=is_count)
             return None
         if source == Source.LIFECYCLE and op in ("eq", "in"):
             names = (value,) if op == "eq" else value
@@ -456,13 +452,41 @@ def _with_exists(q: Q) -> Q:
     return rebuilt
 
 
-def _compare(column: str, op: str, value: Any) -> Q:
+def _is_integer(column: str) -> bool:
+    return ContactFacts._meta.get_field(column).get_internal_type().endswith("IntegerField")
+
+
+def _compare(column: str, op: str, value: Any, *, integer: bool = False) -> Q:
+    """``column op value``. On an integer column a fraction is compared as itself, not as
+    Django would cast it (``= 2.5`` must not match 2): bounds round inwards, and equality to a
+    fraction matches nothing."""
+    if integer:
+        value, op = _whole_bounds(op, value)
+        if op == "nothing":
+            return NOTHING
+        if op == "everything":
+            return EVERYONE
     if op == "between":
         return Q(**{f"{column}__gte": value[0], f"{column}__lte": value[1]})
     if op == "neq":
         return ~Q(**{column: value})
     lookup = {"eq": "exact", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}[op]
     return Q(**{f"{column}__{lookup}": value})
+
+
+def _whole_bounds(op: str, value: Any) -> tuple[Any, str]:
+    def fraction(v: Any) -> bool:
+        return isinstance(v, float) and not v.is_integer()
+
+    if op == "between":
+        low, high = math.ceil(value[0]), math.floor(value[1])
+        return ((low, high), op) if low <= high else (None, "nothing")
+    if not fraction(value):
+        return value, op
+    if op in ("eq", "neq"):
+        return None, "nothing" if op == "eq" else "everything"
+    rounded = {"gt": math.floor, "gte": math.ceil, "lt": math.ceil, "lte": math.floor}[op]
+    return rounded(value), op
 
 
 def _threshold_sets(op: str, value: Any, at_least: Callable[..., Q], *, integer: bool) -> Q:

@@ -209,7 +209,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("RAPPORT_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
-        "flufl.bounce": {"level": "WARNING"},  # one INFO line per detector per message
+        # One INFO line per detector per message, and a traceback when one of them trips on
+        # a broken message, which bounces.py already reports in a line.
+        "flufl.bounce": {"level": "CRITICAL"},
         "mail.log": {"level": "WARNING"},  # aiosmtpd (the mail catcher): one per SMTP command
     },
 }
