@@ -1,4 +1,7 @@
-"""Compile every gettext catalogue (.po) under src/rapport/locale to .mo, with Babel.
+"""Compile every gettext catalogue (.po) under src/rapport to .mo, with Babel.
+
+The project's catalogue is src/rapport/locale; an app may keep its own beside its code
+(src/rapport/<app>/locale), which Django finds through INSTALLED_APPS.
 
 GNU gettext is not needed: ``make install`` (and the test suite) run this instead of
 ``django-admin compilemessages``. A catalogue with an error fails loudly, naming the file.
@@ -14,7 +17,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "src" / "rapport" / "locale"
+DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "src" / "rapport"
 
 
 def compile_catalogue(po_path: Path) -> Path:
@@ -28,7 +31,7 @@ def compile_catalogue(po_path: Path) -> Path:
 
 
 def compile_all(root: Path = DEFAULT_ROOT) -> list[Path]:
-    return [compile_catalogue(po) for po in sorted(root.rglob("*.po"))]
+    return [compile_catalogue(po) for po in sorted(root.rglob("locale/*/LC_MESSAGES/*.po"))]
 
 
 def main(argv: list[str]) -> int:

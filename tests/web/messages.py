@@ -17,6 +17,8 @@ from django.utils.translation import trans_real
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "rapport"
 CATALOGUE = SRC / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
+# Apps may keep their own catalogue beside their code; together they must cover the UI.
+CATALOGUES = (CATALOGUE, *sorted(SRC.glob("*/locale/zh_Hans/LC_MESSAGES/django.po")))
 
 # Where the UI's strings come from: its own code, and the model labels and choices it shows.
 PYTHON_SOURCES = (
@@ -28,6 +30,13 @@ PYTHON_SOURCES = (
     "accounts/models.py",
     "accounts/roles.py",
     "settings/__init__.py",
+    # Apps added later: their pages, forms and models are UI too.
+    "analytics/*.py",
+    "automation/models.py",
+    "automation/views.py",
+    "automation/forms.py",
+    "tracking/models.py",
+    "tracking/views.py",
 )
 KEYWORDS = {
     "_": None,
