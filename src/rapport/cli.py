@@ -264,9 +264,16 @@ def web_command() -> None:
     from django.conf import settings  # noqa: PLC0415
     from waitress import serve  # noqa: PLC0415
 
+    from rapport.tracking.recorder import recorder  # noqa: PLC0415
     from rapport.wsgi import application  # noqa: PLC0415
 
-    serve(application, listen=settings.LISTEN, threads=8, ident="rapport")
+    # SIGTERM (how `rapport serve` stops its children) ends waitress's loop like Ctrl-C, so
+    # that the opens and clicks still buffered are written before the process exits.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        serve(application, listen=settings.LISTEN, threads=8, ident="rapport")
+    finally:
+        recorder.stop()
 
 
 @app.command("mailcatcher")

@@ -127,6 +127,9 @@ class Contact(models.Model):
     consent_source = models.CharField(_("consent source"), max_length=200, blank=True)
     consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
     personalisation = models.BooleanField(_("personalised content"), default=True)
+    # Off: this contact's emails carry no open pixel and no tracked links, and no open or
+    # click of theirs is recorded (the tracking app honours it at send and at record time).
+    tracking = models.BooleanField(_("track opens and clicks"), default=True, db_default=True)
     # The contact's own choice of how often (preference centre); wins over every other cap.
     cap_messages = models.PositiveSmallIntegerField(_("at most"), null=True, blank=True)
     cap_days = models.PositiveSmallIntegerField(_("emails in days"), null=True, blank=True)

@@ -46,6 +46,7 @@ from rapport.delivery.transport import Answer, Outcome, SmtpTransport
 from rapport.delivery.verp import return_path, unsubscribe_address
 from rapport.perf import fewer_gc_pauses
 from rapport.settings.env import smtp_limits
+from rapport.tracking.rewrite import tracker_for
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +213,7 @@ class CampaignSender:
                 for language in ("en", "zh")
             }
         self.keys = signing_keys(self.domain)
+        self.tracker = tracker_for(campaign.pk)  # None: the workspace tracks nothing
         self.bounce_domain = settings.BOUNCE_DOMAIN or self.domain
 
     def run(self, *, max_batches: int | None = None) -> SendReport:
@@ -248,6 +250,8 @@ class CampaignSender:
             report.skipped += len(refused)
         wanted = [(pk, contact) for pk, contact in rows if contact in allowed]
         wanted = self._within_caps(wanted, report)
+        if self.tracker is not None:
+            self.tracker.prepare([contact for _, contact in wanted])
         contexts = {
             context_contact: context
             for context_contact, context in zip(
@@ -303,6 +307,11 @@ class CampaignSender:
         except RenderError as error:
             self._record_failure(pk, Answer(Outcome.REFUSED, None, error.message[:300]), report)
             return None
+        now = self.clock()
+        if self.tracker is not None:  # before the footer: its unsubscribe link stays as it is
+            rendered = self.tracker.apply(
+                rendered, delivery=pk, contact=int(contact["id"]), sent_at=int(now.timestamp())
+            )
         if self.footers is not None:
             language = "zh" if str(contact.get("locale") or "").startswith("zh") else "en"
             unsubscribe = str(context.get("unsubscribe_url") or "")
@@ -320,7 +329,7 @@ class CampaignSender:
             reply_to=self.reply_to,
             unsubscribe_url=str(context.get("unsubscribe_url") or ""),
             delivery_id=pk,
-            date=self.clock(),
+            date=now,
             unsubscribe_mailto=unsubscribe_address(pk, self.bounce_domain),
         )
         try:

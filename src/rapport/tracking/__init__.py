@@ -1,2 +1,2 @@
-"""Tracking: what recipients do with an email: one-click unsubscribe (opens, clicks, the
-preference centre and conversions follow)."""
+"""Tracking: opens and clicks (signed pixel and redirects, machine and scanner detection,
+written in batches), one-click unsubscribe, and the attribution of orders to emails."""

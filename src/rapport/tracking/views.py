@@ -19,6 +19,7 @@ from rapport.content.formatting import language_of
 from rapport.content.links import read_token
 from rapport.content.models import Workspace
 from rapport.crm.models import Contact
+from rapport.tracking.hits import answer
 from rapport.tracking.services import unsubscribe
 
 PAGE_CSP = {
@@ -57,4 +58,20 @@ def unsubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
         )
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def hit_view(request: HttpRequest, kind: str, token: str) -> HttpResponse:
+    """An open or a click through Django (tests, ``runserver``); ``rapport web`` answers the
+    same URLs on its lean path (``tracking.wsgi``) with the same ``answer``."""
+    result = answer(
+        request.method or "GET",
+        kind,
+        token,
+        request.headers.get("user-agent", ""),
+        request.META.get("REMOTE_ADDR", ""),
+    )
+    response = HttpResponse(result.body, status=result.status)
+    for name, value in result.headers:
+        response[name] = value
     return response

@@ -1,0 +1,119 @@
+"""Tracking added to a message at send time: links rewritten to signed click URLs in the HTML
+and plain-text parts, and an open pixel at the end of the HTML body.
+
+One ``MessageTracker`` lives in each campaign sender. It knows the campaign's links (loaded
+once, then created as new URLs appear: a recommended product differs per contact, so there
+is one row per distinct URL, never one per message) and per batch which contacts turned
+tracking off, whose messages go out untouched. Not rewritten: our own recipient links
+(unsubscribe, preferences, view online under ``/e/``: they must work even where a gateway
+blocks tracking domains, and they are signed already), ``mailto:``, ``tel:``, ``#`` anchors
+and anything that is not http(s). A message costs a regex pass per part and one HMAC per
+distinct link in it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from collections.abc import Iterable
+from dataclasses import replace
+
+from django.conf import settings
+
+from rapport.content.rendering import RenderedMessage
+from rapport.crm.models import Contact
+from rapport.tracking.models import Link, TrackingSettings
+from rapport.tracking.tokens import CLICK, OPEN, HitToken, hit_url
+
+_HTML_LINK = re.compile(r"""(<a\s[^>]*?\bhref\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
+_TEXT_LINK = re.compile(r"""https?://[^\s<>"'()\[\]]+""", re.IGNORECASE)
+_TRAILING = ".,;:!?"
+_PIXEL = (
+    '<img src="{url}" width="1" height="1" alt="" '
+    'style="display:block;width:1px;height:1px;border:0;margin:0;padding:0">'
+)
+
+
+class MessageTracker:
+    def __init__(self, campaign_id: int, *, base_url: str | None = None) -> None:
+        self.campaign_id = campaign_id
+        self.base_url = settings.BASE_URL if base_url is None else base_url
+        self._own_links = f"{self.base_url}/e/"
+        self._links: dict[str, int] = dict(
+            Link.objects.filter(campaign_id=campaign_id).values_list("url", "pk")
+        )
+        self._untracked: set[int] = set()
+
+    def prepare(self, contact_ids: Iterable[int]) -> None:
+        """Note who of the next batch turned tracking off (one query per batch)."""
+        self._untracked = set(
+            Contact.objects.filter(pk__in=list(contact_ids), tracking=False).values_list(
+                "pk", flat=True
+            )
+        )
+
+    def apply(
+        self, message: RenderedMessage, *, delivery: int, contact: int, sent_at: int
+    ) -> RenderedMessage:
+        if contact in self._untracked:
+            return message
+        made: dict[str, str] = {}  # the part's URL: its tracked URL (the same in both parts)
+
+        def tracked(url: str) -> str | None:
+            if not url[:8].lower().startswith(("http://", "https://")):
+                return None  # mailto:, tel:, #anchors, relative and template-less links
+            if url.startswith(self._own_links):
+                return None
+            found = made.get(url)
+            if found is None:
+                token = HitToken(delivery, contact, self.campaign_id, self._link_id(url), sent_at)
+                found = made[url] = hit_url(CLICK, token, base_url=self.base_url)
+            return found
+
+        def in_html(match: re.Match[str]) -> str:
+            raw = match.group(3)
+            url = (html.unescape(raw) if "&" in raw else raw).strip()
+            new = tracked(url)
+            return (
+                match.group(0)
+                if new is None
+                else f"{match.group(1)}{match.group(2)}{new}{match.group(2)}"
+            )
+
+        def in_text(match: re.Match[str]) -> str:
+            found = match.group(0)
+            url = found.rstrip(_TRAILING)
+            new = tracked(url)
+            return found if new is None else new + found[len(url) :]
+
+        body = _HTML_LINK.sub(in_html, message.html)
+        pixel = _PIXEL.format(
+            url=hit_url(OPEN, HitToken(delivery, contact, self.campaign_id, 0, sent_at),
+                        base_url=self.base_url)
+        )  # fmt: skip
+        end = body.rfind("</body>")
+        if end < 0:
+            end = body.lower().rfind("</body>")
+        body = body[:end] + pixel + body[end:] if end >= 0 else body + pixel
+        return replace(message, html=body, text=_TEXT_LINK.sub(in_text, message.text))
+
+    def _link_id(self, url: str) -> int:
+        """The campaign's row for this URL, made the first time any worker meets it."""
+        found = self._links.get(url)
+        if found is None:
+            digest = hashlib.sha256(url.encode()).hexdigest()
+            Link.objects.bulk_create(
+                [Link(campaign_id=self.campaign_id, url=url, digest=digest)],
+                ignore_conflicts=True,  # another worker made it first
+            )
+            found = Link.objects.get(campaign_id=self.campaign_id, digest=digest).pk
+            self._links[url] = found
+        return found
+
+
+def tracker_for(campaign_id: int) -> MessageTracker | None:
+    """The campaign's tracker, or None when the workspace does not track at all."""
+    if not TrackingSettings.current().enabled:
+        return None
+    return MessageTracker(campaign_id)
