@@ -251,7 +251,7 @@ class CampaignSender:
         wanted = [(pk, contact) for pk, contact in rows if contact in allowed]
         wanted = self._within_caps(wanted, report)
         if self.tracker is not None:
-            self.tracker.prepare([contact for _, contact in wanted])
+            self.tracker.prepare(wanted)
         contexts = {
             context_contact: context
             for context_contact, context in zip(
@@ -309,9 +309,7 @@ class CampaignSender:
             return None
         now = self.clock()
         if self.tracker is not None:  # before the footer: its unsubscribe link stays as it is
-            rendered = self.tracker.apply(
-                rendered, delivery=pk, contact=int(contact["id"]), sent_at=int(now.timestamp())
-            )
+            rendered = self.tracker.apply(rendered, delivery=pk, sent_at=int(now.timestamp()))
         if self.footers is not None:
             language = "zh" if str(contact.get("locale") or "").startswith("zh") else "en"
             unsubscribe = str(context.get("unsubscribe_url") or "")

@@ -43,20 +43,23 @@ class MessageTracker:
         self._links: dict[str, int] = dict(
             Link.objects.filter(campaign_id=campaign_id).values_list("url", "pk")
         )
-        self._untracked: set[int] = set()
+        self._contacts: dict[int, int] = {}  # delivery: contact, of the batch being built
 
-    def prepare(self, contact_ids: Iterable[int]) -> None:
-        """Note who of the next batch turned tracking off (one query per batch)."""
-        self._untracked = set(
-            Contact.objects.filter(pk__in=list(contact_ids), tracking=False).values_list(
+    def prepare(self, rows: Iterable[tuple[int, int]]) -> None:
+        """Take the next batch's (delivery, contact) pairs, minus the contacts who turned
+        tracking off (one query per batch)."""
+        contacts = dict(rows)
+        untracked = set(
+            Contact.objects.filter(pk__in=list(contacts.values()), tracking=False).values_list(
                 "pk", flat=True
             )
         )
+        self._contacts = {d: c for d, c in contacts.items() if c not in untracked}
 
-    def apply(
-        self, message: RenderedMessage, *, delivery: int, contact: int, sent_at: int
-    ) -> RenderedMessage:
-        if contact in self._untracked:
+    def apply(self, message: RenderedMessage, *, delivery: int, sent_at: int) -> RenderedMessage:
+        """The message with tracking; as it was for a contact who turned tracking off."""
+        contact = self._contacts.get(delivery)
+        if contact is None:
             return message
         made: dict[str, str] = {}  # the part's URL: its tracked URL (the same in both parts)
 
