@@ -8,6 +8,7 @@ Django's ``manage.py``, so there is one command for everything.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -270,6 +271,9 @@ def web_command() -> None:
     # SIGTERM (how `rapport serve` stops its children) ends waitress's loop like Ctrl-C, so
     # that the opens and clicks still buffered are written before the process exits.
     signal.signal(signal.SIGTERM, _interrupt)
+    # "Task queue depth is N" for every request that waits for a thread: at thousands of hits
+    # a second that is noise, and its cost shows.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     try:
         serve(application, listen=settings.LISTEN, threads=8, ident="rapport")
     finally:
