@@ -78,6 +78,7 @@ def test_output_has_every_documented_field(api: ApiClient) -> None:
         "consent_source",
         "consent_at",
         "personalisation",
+        "tracking",
         "created_at",
         "updated_at",
     }
@@ -260,3 +261,13 @@ def test_list_query_count_does_not_grow_with_the_page(
         assert len(api.get(f"{URL}?limit=3").json()["items"]) == 3
     with django_assert_num_queries(2):
         assert len(api.get(f"{URL}?limit=12").json()["items"]) == 12
+
+
+def test_tracking_can_be_turned_off_and_on_for_a_contact(api: ApiClient) -> None:
+    contact = make_contact()
+    assert api.get(f"{URL}/{contact.pk}").json()["tracking"] is True
+    response = api.patch_json(f"{URL}/{contact.pk}", {"tracking": False})
+    assert response.status_code == 200, response.content
+    assert response.json()["tracking"] is False
+    contact.refresh_from_db()
+    assert contact.tracking is False

@@ -37,6 +37,7 @@ PYTHON_SOURCES = (
     "automation/forms.py",
     "tracking/models.py",
     "tracking/views.py",
+    "tracking/forms.py",
 )
 KEYWORDS = {
     "_": None,

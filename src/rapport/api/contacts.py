@@ -48,6 +48,7 @@ class ContactOut(Schema):
     consent_source: str
     consent_at: dt.datetime | None
     personalisation: bool
+    tracking: bool
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -99,6 +100,7 @@ class _ContactFields(Schema):
     )
     consent_source: str | None = None
     personalisation: bool | None = None
+    tracking: bool | None = Field(None, description="false: no open pixel, tracked links or events")
 
 
 class ContactIn(_ContactFields):

@@ -34,6 +34,7 @@ EXPORT_COLUMNS = (
     "status",
     "consent_source",
     "consent_at",
+    "tracking",
     "created_at",
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

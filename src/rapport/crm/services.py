@@ -80,6 +80,7 @@ _CONTACT_CHECKS: dict[str, Callable[[Any], Any]] = {
     "status": lambda v: f.normalise_status(str(v or "")),
     "consent_source": _text(200),
     "personalisation": bool,
+    "tracking": bool,
 }
 
 

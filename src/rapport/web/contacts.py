@@ -75,6 +75,7 @@ PROFILE_FIELDS = (
     "consent_source",
     "consent_at",
     "personalisation",
+    "tracking",
 )
 
 

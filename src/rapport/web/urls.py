@@ -25,6 +25,7 @@ urlpatterns = [
     path("contacts/", contacts.contact_index, name="contacts"),
     path("contacts/export.csv", contacts.contact_export, name="contacts_export"),
     path("contacts/<int:contact_id>/", contacts.contact_page, name="contact"),
+    path("contacts/<int:contact_id>/tracking", contacts.contact_tracking, name="contact_tracking"),
     path("imports/", imports.import_page, name="imports"),
     path("imports/<int:job_id>/row", imports.import_job_row, name="import_job_row"),
     path("imports/<int:job_id>/rejects", imports.import_rejects, name="import_rejects"),

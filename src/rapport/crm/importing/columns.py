@@ -75,6 +75,7 @@ CONTACT_HEADERS: dict[str, tuple[str, ...]] = {
     "status": ("status", "subscriptionstatus", "subscribed", "订阅状态", "状态"),
     "consent_source": ("consentsource", "consent", "同意来源"),
     "personalisation": ("personalisation", "personalization", "个性化"),
+    "tracking": ("tracking", "emailtracking", "邮件追踪", "追踪"),
 }
 
 PRODUCT_HEADERS: dict[str, tuple[str, ...]] = {

@@ -57,6 +57,9 @@ INSERT_FIELDS = (
     "created_at",
     "updated_at",
 )
+# Columns written only when the file has them (new rows take the database default): the
+# demo generator writes exactly ``INSERT_FIELDS``.
+OPTIONAL_FIELDS = ("tracking",)
 _DEFAULTS: dict[str, Any] = {
     "given_name": "",
     "family_name": "",
@@ -77,6 +80,7 @@ _DEFAULTS: dict[str, Any] = {
     "consent_source": "",
     "consent_at": None,
     "personalisation": True,
+    "tracking": True,
 }
 
 
@@ -109,6 +113,7 @@ class ContactImport:
         self.custom_defs: dict[str, CustomFieldDef] = {}
         self.companies: dict[str, int] = {}
         self.update_fields: tuple[str, ...] = ()
+        self.insert_fields: tuple[str, ...] = INSERT_FIELDS
         self.custom_columns: tuple[str, ...] = ()
 
     def plan(self, headers: Sequence[str], options: ImportOptions) -> ColumnPlan:
@@ -154,6 +159,7 @@ class ContactImport:
             "status": memoised(f.normalise_status),
             "consent_source": memoised(limited(200)),
             "personalisation": memoised(f.parse_bool),
+            "tracking": memoised(f.parse_bool),
         }
         for key, definition in self.custom_defs.items():
             self.parsers[f"custom.{key}"] = value_parser(definition)
@@ -170,7 +176,8 @@ class ContactImport:
                 written |= {"status", "consent_source", "consent_at"}
             elif name != "email":
                 written.add(name)
-        self.update_fields = tuple(n for n in INSERT_FIELDS if n in written)
+        self.insert_fields = INSERT_FIELDS + tuple(n for n in OPTIONAL_FIELDS if n in present)
+        self.update_fields = tuple(n for n in self.insert_fields if n in written)
         self.custom_columns = tuple(n for n in present if n.startswith("custom."))
         self.plan_ = plan
         return plan
@@ -223,7 +230,7 @@ class ContactImport:
             merged = self._merged(current, values, now)
             if any(merged[n] != current[n] for n in compare):
                 updates.append([*(merged[n] for n in compare), now, record[0]])
-        insert_rows(Contact, INSERT_FIELDS, inserts)
+        insert_rows(Contact, self.insert_fields, inserts)
         update_rows(Contact, [*compare, "updated_at"], updates)
         outcome = BatchOutcome(created=len(inserts), updated=len(updates))
         if self.options.list_name:
@@ -257,7 +264,7 @@ class ContactImport:
             else row["consent_source"],
             consent_at=now if subscribed else None,
         )
-        return [row[name] for name in INSERT_FIELDS]
+        return [row[name] for name in self.insert_fields]
 
     def _merged(self, current: dict[str, Any], values: dict[str, Any], now: Any) -> dict[str, Any]:
         merged = dict(current)

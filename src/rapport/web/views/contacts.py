@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from rapport.accounts.access import require
+from rapport.accounts.access import can, require
 from rapport.accounts.roles import Perm
 from rapport.accounts.services import record_audit
 from rapport.crm.exporting import contact_rows, csv_lines
 from rapport.crm.queries import contacts_matching
-from rapport.crm.services import get_contact_for
+from rapport.crm.services import get_contact_for, update_contact
 from rapport.web.contacts import contact_detail, contact_list
 from rapport.web.decorators import acting_user, page
 from rapport.web.forms import ContactFilterForm
@@ -38,8 +41,26 @@ def contact_index(request: HttpRequest) -> HttpResponse:
 
 @page
 def contact_page(request: HttpRequest, contact_id: int) -> HttpResponse:
-    contact = get_contact_for(acting_user(request), contact_id)
-    return render(request, "web/contacts/detail.html", {"detail": contact_detail(contact)})
+    user = acting_user(request)
+    contact = get_contact_for(user, contact_id)
+    return render(
+        request,
+        "web/contacts/detail.html",
+        {"detail": contact_detail(contact), "can_edit": can(user, Perm.EDIT_CONTACTS)},
+    )
+
+
+@page
+@require_POST
+def contact_tracking(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """Turn open and click tracking off (or on again) for one contact, as they asked."""
+    on = request.POST.get("tracking") == "on"
+    update_contact(contact_id, {"tracking": on}, acting_user=acting_user(request))
+    if on:
+        messages.success(request, _("Opens and clicks of this contact are tracked again."))
+    else:
+        messages.success(request, _("This contact's opens and clicks are no longer tracked."))
+    return redirect("contact", contact_id=contact_id)
 
 
 @page

@@ -21,6 +21,9 @@ from rapport.delivery.bouncing import save_bounce_policy
 from rapport.delivery.domains import add_domain, records_to_publish
 from rapport.delivery.models import BouncePolicy, SendingDomain, SmtpServer
 from rapport.errors import Conflict, InvalidInput
+from rapport.tracking.forms import TrackingSettingsForm
+from rapport.tracking.models import TrackingSettings
+from rapport.tracking.services import save_tracking_settings
 from rapport.web.decorators import acting_user, page
 from rapport.web.forms import BouncePolicyForm, DomainForm, SmtpServerForm, WorkspaceForm
 
@@ -43,6 +46,12 @@ def _workspace_initial() -> dict[str, Any]:
     return {field: getattr(workspace, field) for field in fields}
 
 
+def _tracking_initial() -> dict[str, Any]:
+    choices = TrackingSettings.current()
+    fields = ("enabled", "click_window_hours", "attribute_opens", "open_window_hours")
+    return {field: getattr(choices, field) for field in fields}
+
+
 def _render(request: HttpRequest, **forms: Any) -> HttpResponse:
     context = {
         "workspace_form": forms.get("workspace_form")
@@ -50,6 +59,8 @@ def _render(request: HttpRequest, **forms: Any) -> HttpResponse:
         "server_form": forms.get("server_form") or SmtpServerForm(),
         "policy_form": forms.get("policy_form") or BouncePolicyForm(initial=_policy_initial()),
         "domain_form": forms.get("domain_form") or DomainForm(),
+        "tracking_form": forms.get("tracking_form")
+        or TrackingSettingsForm(initial=_tracking_initial()),
         "servers": SmtpServer.objects.order_by("name"),
         "active_url_is_env": not SmtpServer.objects.filter(active=True).exists(),
         "domains": [(d, records_to_publish(d)) for d in SendingDomain.objects.order_by("domain")],
@@ -74,6 +85,7 @@ def sending_save(request: HttpRequest, part: str) -> HttpResponse:
         "server": (SmtpServerForm, _save_server),
         "policy": (BouncePolicyForm, _save_policy),
         "domain": (DomainForm, _save_domain),
+        "tracking": (TrackingSettingsForm, _save_tracking),
     }
     if part not in handlers:
         return redirect("sending")
@@ -108,6 +120,10 @@ def _save_policy(data: dict[str, Any], user: Any) -> None:
 
 def _save_domain(data: dict[str, Any], user: Any) -> None:
     add_domain(data["domain"], acting_user=user)
+
+
+def _save_tracking(data: dict[str, Any], user: Any) -> None:
+    save_tracking_settings(**data, acting_user=user)
 
 
 @page
