@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from rapport.campaigns.models import Campaign
@@ -16,8 +17,9 @@ from rapport.crm.imports import import_file
 from rapport.crm.models import Contact, Event, EventType, Order
 from rapport.crm.services import OrderLineInput, create_order
 from rapport.tracking.models import TrackingSettings
+from rapport.tracking.recorder import Recorder
 from tests.factories import make_contact, make_user
-from tests.tracking.builders import make_campaign
+from tests.tracking.builders import BROWSER, click_path, make_campaign, make_delivery, make_link
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +171,19 @@ def test_a_coupon_order_from_a_campaign_is_credited_and_the_coupon_redeemed() ->
     assert ordered.campaign_id == campaign.pk
     assert ordered.order is not None
     assert ordered.order.coupon_redemption.accepted  # type: ignore[attr-defined]
+
+
+def test_an_order_committed_before_its_click_was_written_is_credited_by_the_writer(
+    recorder: Recorder,
+) -> None:
+    contact, campaign = make_contact(), make_campaign()
+    link = make_link(campaign, "https://shop.example.com/")
+    Client().get(click_path(make_delivery(campaign, contact), link), HTTP_USER_AGENT=BROWSER)
+
+    ordered = _order(contact, hours_ago=-1)  # after the click, before its batch is written
+    assert ordered.campaign_id is None
+    recorder.flush(everything=True)
+
+    ordered.refresh_from_db()
+    assert ordered.campaign_id == campaign.pk
+    assert ordered.data["attribution"]["touch"] == "click"

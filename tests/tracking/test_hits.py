@@ -274,3 +274,29 @@ def test_clicks_wait_out_the_burst_window_then_are_written(recorder: Recorder) -
     assert recorder.flush(everything=True) == 1
     assert recorder.pending() == 0
     assert Event.objects.filter(type=EventType.CLICKED).count() == 1
+
+
+def test_campaign_engagement_counts_unique_and_total_and_machines_apart(
+    recorder: Recorder,
+) -> None:
+    from rapport.tracking.queries import campaign_engagement  # noqa: PLC0415
+
+    campaign = make_campaign()
+    first = make_delivery(campaign, make_contact())
+    second = make_delivery(campaign, make_contact())
+    link = make_link(campaign, "https://shop.example.com/a")
+    _get(open_path(first))
+    _get(open_path(first))
+    _get(open_path(second), "Mozilla/5.0")  # Apple's proxy only
+    recorder.flush()
+    _get(click_path(second, link))  # clicked with images blocked: an implied open
+    recorder.flush(everything=True)
+    _get(click_path(second, link))
+    Client().head(click_path(first, link), HTTP_USER_AGENT=BROWSER)
+    recorder.flush(everything=True)
+
+    counts = campaign_engagement(campaign.pk)
+
+    assert (counts.unique_opens, counts.total_opens, counts.machine_opens) == (2, 3, 1)
+    assert (counts.unique_clicks, counts.total_clicks, counts.scanner_clicks) == (1, 2, 1)
+    assert counts.clicks_by_url == {"https://shop.example.com/a": 2}
