@@ -3,10 +3,12 @@ machines told apart from people, and tracking off when the workspace or the cont
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from rapport.crm.models import Contact, Event, EventType
 from rapport.tracking.hits import PIXEL
@@ -182,6 +184,7 @@ def test_machine_opens_are_recorded_apart_and_do_not_move_last_opened(
         "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)"
     )
     _get(open_path(delivery), gmail)  # a person opening in Gmail
+    Client().head(open_path(delivery), HTTP_USER_AGENT=BROWSER)
     recorder.flush()
 
     reasons = [
@@ -193,9 +196,10 @@ def test_machine_opens_are_recorded_apart_and_do_not_move_last_opened(
         (True, "prefetch-on-arrival", "Chrome"),
         (True, "robot-agent", "unknown"),
         (False, None, "Gmail"),
+        (True, "head-request", "Chrome"),
     ]
     contact.refresh_from_db()
-    assert contact.last_opened_at == _events("opened")[-1].occurred_at
+    assert contact.last_opened_at == _events("opened")[-2].occurred_at
 
 
 def test_scanner_clicks_are_recorded_apart_and_imply_no_open(recorder: Recorder) -> None:
@@ -300,3 +304,24 @@ def test_campaign_engagement_counts_unique_and_total_and_machines_apart(
     assert (counts.unique_opens, counts.total_opens, counts.machine_opens) == (2, 3, 1)
     assert (counts.unique_clicks, counts.total_clicks, counts.scanner_clicks) == (1, 2, 1)
     assert counts.clicks_by_url == {"https://shop.example.com/a": 2}
+
+
+def test_machine_events_never_move_the_engagement_columns_even_when_refreshed() -> None:
+    from rapport.crm.engagement import refresh_engagement  # noqa: PLC0415
+
+    contact = make_contact()
+    campaign = make_campaign()
+    when = timezone.now()
+    person = Event.objects.create(contact=contact, type="opened", campaign_id=campaign.pk,
+                                  occurred_at=when - dt.timedelta(days=2), data={})  # fmt: skip
+    Event.objects.create(contact=contact, type="opened", campaign_id=campaign.pk,
+                         occurred_at=when, data={"machine": True})  # fmt: skip
+    Event.objects.create(contact=contact, type="clicked", campaign_id=campaign.pk,
+                         occurred_at=when, data={"scanner": True})  # fmt: skip
+    contact.refresh_from_db()
+    assert (contact.last_opened_at, contact.last_clicked_at) == (person.occurred_at, None)
+
+    Contact.objects.update(last_opened_at=None)
+    refresh_engagement()
+    contact.refresh_from_db()
+    assert (contact.last_opened_at, contact.last_clicked_at) == (person.occurred_at, None)

@@ -11,7 +11,8 @@ Machines open and click a lot of email now, and counting them as people makes ev
 - **Gmail's and Yahoo's image proxies** fetch an image when a person opens the message: those are
   real opens, recorded with the client named; the proxy hides the device.
 
-So an open is a machine open when it comes through Apple's proxy, from a known robot, or within
+So an open is a machine open when it comes through Apple's proxy, from a known robot, by a
+HEAD request, or within
 ``PREFETCH_SECONDS`` of the message being built (nobody reads that fast). A click is a scanner
 click on a HEAD request, from a known robot, within ``SCANNER_SECONDS`` of sending, or as part
 of a burst (``BURST_LINKS`` different links of one message within ``BURST_SECONDS``; see
@@ -97,8 +98,10 @@ def agent_of(user_agent: str, ip: str) -> Agent:
     return agent
 
 
-def machine_open_reason(agent: Agent, seconds_after_send: float) -> str:
+def machine_open_reason(agent: Agent, method: str, seconds_after_send: float) -> str:
     """Why an open was a machine's ("" for a person)."""
+    if method == "HEAD":
+        return "head-request"  # checked, not shown: nobody sees a HEAD
     if agent.apple_proxy:
         return "apple-privacy-proxy"
     if agent.robot:

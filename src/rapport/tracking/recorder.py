@@ -217,7 +217,7 @@ class Recorder:
             at = dt.datetime.fromtimestamp(hit.at, tz=dt.UTC)
             base = {"delivery": hit.token.delivery, "device": agent.device, "client": agent.client}
             if hit.kind == OPEN:
-                reason = detect.machine_open_reason(agent, age)
+                reason = detect.machine_open_reason(agent, hit.method, age)
                 data: dict[str, Any] = {**base, "machine": bool(reason)}
                 kind = EventType.OPENED
                 if not reason:
