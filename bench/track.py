@@ -138,23 +138,6 @@ async def _load(port: int, paths: list[str], seconds: float, clients: int) -> di
     }
 
 
-def _wait_for(port: int, server: subprocess.Popen[bytes]) -> None:
-    import http.client  # noqa: PLC0415
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit("the server exited early")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/t/pixel.gif")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("the server did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=30)
@@ -165,6 +148,7 @@ def main() -> None:
     from django.conf import settings  # noqa: PLC0415
 
     from rapport.crm.models import Event, EventType  # noqa: PLC0415
+    from tools.wait_http import wait_until_answering  # noqa: PLC0415
     from tools.with_postgres import free_port  # noqa: PLC0415
 
     paths = _paths(args.deliveries)
@@ -178,7 +162,7 @@ def main() -> None:
         [sys.executable, "-m", "rapport.cli", "web"], env=env, stderr=subprocess.DEVNULL
     )
     try:
-        _wait_for(port, server)
+        wait_until_answering(port, server)
         baseline = asyncio.run(_load(port, ["/t/pixel.gif"], args.seconds, args.clients))
         tracked = asyncio.run(_load(port, paths, args.seconds, args.clients))
     finally:

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -27,26 +26,13 @@ from tests.tracking.builders import (
     make_link,
     open_path,
 )
+from tools.wait_http import wait_until_answering
 from tools.with_postgres import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CLIENTS = 8
 ROUNDS = 60
-
-
-def _wait_until_listening(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "rapport web exited early"
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/t/pixel.gif")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError("rapport web did not start")
 
 
 def _client(port: int, paths: list[str]) -> int:
@@ -81,7 +67,7 @@ def test_concurrent_clients_every_hit_is_one_event(tmp_path: Path) -> None:
     )
     server = subprocess.Popen([sys.executable, "-m", "rapport.cli", "web"], env=env)
     try:
-        _wait_until_listening(port, server)
+        wait_until_answering(port, server)
         with ThreadPoolExecutor(CLIENTS) as pool:
             answered = sum(pool.map(lambda paths: _client(port, paths), work))
     finally:

@@ -24,11 +24,12 @@ from django.conf import settings
 from rapport.content.rendering import RenderedMessage
 from rapport.crm.models import Contact
 from rapport.tracking.models import Link, TrackingSettings
-from rapport.tracking.tokens import CLICK, OPEN, HitToken, hit_url
+from rapport.tracking.tokens import CLICK, OPEN, HitToken, hit_url, signer
 
-_HTML_LINK = re.compile(r"""(<a\s[^>]*?\bhref\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
+_HTML_LINK = re.compile(r"""(<[aA]\s[^>]*?\b[hH][rR][eE][fF]\s*=\s*)(["'])(.*?)\2""", re.DOTALL)
 _TEXT_LINK = re.compile(r"""https?://[^\s<>"'()\[\]]+""", re.IGNORECASE)
 _TRAILING = ".,;:!?"
+_MANY_URLS = 50_000
 _PIXEL = (
     '<img src="{url}" width="1" height="1" alt="" '
     'style="display:block;width:1px;height:1px;border:0;margin:0;padding:0">'
@@ -40,6 +41,9 @@ class MessageTracker:
         self.campaign_id = campaign_id
         self.base_url = settings.BASE_URL if base_url is None else base_url
         self._own_links = f"{self.base_url}/e/"
+        self._click_base = f"{self.base_url}/t/{CLICK}/"
+        self._sign = signer(CLICK)
+        self._unescaped: dict[str, str] = {}  # an href as written: the URL it means
         self._links: dict[str, int] = dict(
             Link.objects.filter(campaign_id=campaign_id).values_list("url", "pk")
         )
@@ -62,21 +66,33 @@ class MessageTracker:
         if contact is None:
             return message
         made: dict[str, str] = {}  # the part's URL: its tracked URL (the same in both parts)
+        # The token's fields around the link id, formatted once per message (tokens.py).
+        head = f"{delivery}.{contact}.{self.campaign_id}."
+        tail = f".{sent_at}"
+        click_base = self._click_base
+        own_links = self._own_links
+        unescaped = self._unescaped
+        sign = self._sign
 
         def tracked(url: str) -> str | None:
+            found = made.get(url)
+            if found is not None:
+                return found
             if not url[:8].lower().startswith(("http://", "https://")):
                 return None  # mailto:, tel:, #anchors, relative and template-less links
-            if url.startswith(self._own_links):
+            if url.startswith(own_links):
                 return None
-            found = made.get(url)
-            if found is None:
-                token = HitToken(delivery, contact, self.campaign_id, self._link_id(url), sent_at)
-                found = made[url] = hit_url(CLICK, token, base_url=self.base_url)
+            payload = f"{head}{self._link_id(url)}{tail}"
+            found = made[url] = f"{click_base}{payload}.{sign(payload)}"
             return found
 
         def in_html(match: re.Match[str]) -> str:
             raw = match.group(3)
-            url = (html.unescape(raw) if "&" in raw else raw).strip()
+            url = unescaped.get(raw)
+            if url is None:
+                url = (html.unescape(raw) if "&" in raw else raw).strip()
+                if len(unescaped) < _MANY_URLS:
+                    unescaped[raw] = url
             new = tracked(url)
             return (
                 match.group(0)
