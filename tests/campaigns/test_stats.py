@@ -111,9 +111,7 @@ def test_the_control_wins_significantly_only_when_it_beats_every_challenger() ->
 def _aa_false_winners(rng: random.Random, *, arms: int, n: int, rate: float, level: float) -> int:
     found = 0
     for _ in range(SIMULATIONS):
-        simulated = [
-            Arm(label, rate=(rng.binomialvariate(n, rate), n)) for label in "ABCD"[:arms]
-        ]
+        simulated = [Arm(label, rate=(rng.binomialvariate(n, rate), n)) for label in "ABCD"[:arms]]
         found += stats.decide(simulated, confidence=level).significant
     return found
 

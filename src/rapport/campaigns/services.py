@@ -232,11 +232,14 @@ def queue_deliveries(
     hours = BestHours(campaign, now=now) if schedule.mode == ScheduleMode.BEST_HOUR else None
     queued = 0
     last_id = 0
-    audience = (
-        audience_queryset(campaign, now=now).order_by("pk").values_list("pk", "timezone", "country")
-    )
+    audience = audience_queryset(campaign, now=now)
+    if after_test:  # the test's recipients have their message already
+        audience = audience.exclude(
+            pk__in=Delivery.objects.filter(campaign=campaign).values("contact_id")
+        )
+    rows_of = audience.order_by("pk").values_list("pk", "timezone", "country")
     while True:
-        rows = list(audience.filter(pk__gt=last_id)[:MATERIALISE_BATCH])
+        rows = list(rows_of.filter(pk__gt=last_id)[:MATERIALISE_BATCH])
         if not rows:
             return queued
         last_id = rows[-1][0]
