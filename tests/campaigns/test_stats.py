@@ -88,15 +88,16 @@ def test_decide_picks_the_best_significant_challenger_and_corrects_for_several()
     assert decision.winner == "C"
     assert decision.significant
     assert decision.adjusted_alpha == pytest.approx(0.025)
-    # p = 0.04 for B alone: significant at 0.05 in a two-variant test, not after Bonferroni.
-    two = [Arm("A", rate=(100, 1000)), Arm("B", rate=(128, 1000))]
-    assert stats.decide(two, confidence=0.95).comparisons["B"].p_value == pytest.approx(
-        0.0535, abs=0.02
-    )
-    three = [*two, Arm("C", rate=(101, 1000))]
-    p_b = stats.decide(three, confidence=0.95).comparisons["B"].p_value
-    assert 0.025 < p_b
-    assert stats.decide(three, confidence=0.95).winner == "A"
+    # p = 0.036 for B: significant at 0.05 in a two-variant test, not after Bonferroni.
+    two = [Arm("A", rate=(100, 1000)), Arm("B", rate=(130, 1000))]
+    alone = stats.decide(two, confidence=0.95)
+    assert alone.comparisons["B"].p_value == pytest.approx(0.0355, abs=0.001)
+    assert (alone.winner, alone.significant) == ("B", True)
+    three = stats.decide([*two, Arm("C", rate=(101, 1000))], confidence=0.95)
+    assert three.comparisons["B"].p_value == alone.comparisons["B"].p_value
+    assert (three.winner, three.significant) == ("A", False)
+    # The interval shown is the one decided on: at 97.5 %, it reaches below zero.
+    assert three.comparisons["B"].interval.low < 0 < alone.comparisons["B"].interval.low
 
 
 def test_the_control_wins_significantly_only_when_it_beats_every_challenger() -> None:
