@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -341,15 +340,15 @@ def evaluate(test: ABTest) -> dict[str, Any]:
         {
             "label": label,
             "difference": c.difference,
-            "low": _finite(c.interval.low),
-            "high": _finite(c.interval.high),
+            "low": c.interval.low,
+            "high": c.interval.high,
             "p_value": c.p_value,
             "significant": c.significant,
             "note": c.note,
         }
         for label, c in decision.comparisons.items()
     ]
-    return {
+    return stats.json_safe({
         "metric": test.metric,
         "confidence": test.confidence,
         "alpha_per_comparison": decision.adjusted_alpha,
@@ -358,11 +357,7 @@ def evaluate(test: ABTest) -> dict[str, Any]:
         "winner": decision.winner,
         "significant": decision.significant,
         "measured_at": timezone.now().isoformat(),
-    }
-
-
-def _finite(value: float) -> float | None:
-    return value if math.isfinite(value) else None
+    })  # fmt: skip
 
 
 # -- deciding --------------------------------------------------------------------------------

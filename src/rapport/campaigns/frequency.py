@@ -224,7 +224,7 @@ def evaluate(test: FrequencyTest, *, now: dt.datetime) -> dict[str, Any]:
             "unsubscribe_high": u.interval.high, "unsubscribe_p": u.p_value,
             "unsubscribe_significant": u.significant,
         })  # fmt: skip
-    return {
+    return stats.json_safe({
         "from": test.started_at.isoformat(),
         "until": until.isoformat(),
         "confidence": test.confidence,
@@ -232,7 +232,7 @@ def evaluate(test: FrequencyTest, *, now: dt.datetime) -> dict[str, Any]:
         "groups": rows,
         "comparisons": comparisons,
         **recommend(comparisons),
-    }
+    })  # fmt: skip
 
 
 def recommend(comparisons: Sequence[dict[str, Any]]) -> dict[str, Any]:

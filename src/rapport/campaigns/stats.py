@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 MIN_NONZERO = 20  # buyers per arm before revenue per recipient is judged at all
 
@@ -339,3 +340,15 @@ def detectable_difference(rate: float, per_arm: int, *, alpha: float, power: flo
         else:
             high = middle
     return high
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every infinite or NaN float made None: JSON has no infinity, and an
+    interval of an arm with nobody in it is unbounded."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
