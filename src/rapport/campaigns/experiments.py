@@ -348,7 +348,7 @@ def evaluate(test: ABTest) -> dict[str, Any]:
         }
         for label, c in decision.comparisons.items()
     ]
-    return stats.json_safe({
+    safe: dict[str, Any] = stats.json_safe({
         "metric": test.metric,
         "confidence": test.confidence,
         "alpha_per_comparison": decision.adjusted_alpha,
@@ -358,6 +358,7 @@ def evaluate(test: ABTest) -> dict[str, Any]:
         "significant": decision.significant,
         "measured_at": timezone.now().isoformat(),
     })  # fmt: skip
+    return safe
 
 
 # -- deciding --------------------------------------------------------------------------------

@@ -224,7 +224,7 @@ def evaluate(test: FrequencyTest, *, now: dt.datetime) -> dict[str, Any]:
             "unsubscribe_high": u.interval.high, "unsubscribe_p": u.p_value,
             "unsubscribe_significant": u.significant,
         })  # fmt: skip
-    return stats.json_safe({
+    safe: dict[str, Any] = stats.json_safe({
         "from": test.started_at.isoformat(),
         "until": until.isoformat(),
         "confidence": test.confidence,
@@ -233,6 +233,7 @@ def evaluate(test: FrequencyTest, *, now: dt.datetime) -> dict[str, Any]:
         "comparisons": comparisons,
         **recommend(comparisons),
     })  # fmt: skip
+    return safe
 
 
 def recommend(comparisons: Sequence[dict[str, Any]]) -> dict[str, Any]:
