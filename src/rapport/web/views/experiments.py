@@ -128,6 +128,17 @@ def frequency_index(request: HttpRequest) -> HttpResponse:
     return render(request, "web/campaigns/frequency_list.html", {"tests": tests, "form": form})
 
 
+def _difference(compared: dict[str, Any] | None, metric: str, show: Any) -> str:
+    """ "+1.20 (+0.40 – +2.00), p = 0.003" for one metric of a group against A."""
+    if compared is None:
+        return ""
+    return (
+        f"{_signed(compared[f'{metric}_difference'], show)} "
+        f"({_signed(compared[f'{metric}_low'], show)} – {_signed(compared[f'{metric}_high'], show)}"
+        f"), p = {compared[f'{metric}_p']:.3g}"
+    )
+
+
 @page
 def frequency_page(request: HttpRequest, test_id: int) -> HttpResponse:
     test = frequency.get_frequency_test_for(acting_user(request), test_id)
@@ -141,19 +152,9 @@ def frequency_page(request: HttpRequest, test_id: int) -> HttpResponse:
             "emails": f"{group['emails_per_contact']:.2f}",
             "revenue": _money(group["revenue_per_contact"]),
             "unsubscribed": _rate(group["unsubscribe_rate"]),
-            "revenue_difference": "" if compared is None else (
-                f"{_signed(compared['revenue_difference'], _money)} "
-                f"({_signed(compared['revenue_low'], _money)} – "
-                f"{_signed(compared['revenue_high'], _money)}), "
-                f"p = {compared['revenue_p']:.3g}"
-            ),
+            "revenue_difference": _difference(compared, "revenue", _money),
             "revenue_significant": bool(compared and compared["revenue_significant"]),
-            "unsubscribe_difference": "" if compared is None else (
-                f"{_signed(compared['unsubscribe_difference'], _rate)} "
-                f"({_signed(compared['unsubscribe_low'], _rate)} – "
-                f"{_signed(compared['unsubscribe_high'], _rate)}), "
-                f"p = {compared['unsubscribe_p']:.3g}"
-            ),
+            "unsubscribe_difference": _difference(compared, "unsubscribe", _rate),
             "unsubscribe_significant": bool(compared and compared["unsubscribe_significant"]),
         })  # fmt: skip
     recommended = next(g for g in result["groups"] if g["label"] == result["recommended"])
