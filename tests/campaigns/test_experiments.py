@@ -227,6 +227,10 @@ def test_revenue_and_conversion_count_attributed_orders_only() -> None:
     assert not result["significant"]  # one buyer proves nothing
     test.metric = "conversion"
     assert {v["label"]: v["successes"] for v in evaluate(test)["variants"]} == {"A": 0, "B": 1}
+    # The whole audience was in the test: deciding finishes the campaign, nothing more is sent.
+    decide_due(test.decide_at)
+    assert get_campaign_for(None, campaign_id).state == CampaignState.SENT
+    assert rows.count() == 40
 
 
 def test_send_time_variants_go_at_their_local_time() -> None:

@@ -53,7 +53,13 @@ from rapport.campaigns.models import (
     ScheduleMode,
     Variant,
 )
-from rapport.campaigns.services import Split, get_campaign_for, queue_deliveries, schedule_of
+from rapport.campaigns.services import (
+    Split,
+    finish_if_done,
+    get_campaign_for,
+    queue_deliveries,
+    schedule_of,
+)
 from rapport.campaigns.timing import Schedule
 from rapport.content.checks import TemplateProblem
 from rapport.content.models import TemplateVersion
@@ -415,6 +421,8 @@ def decide_test(test_id: int, *, now: dt.datetime) -> ABTest | None:
         detail={"winner": test.winner, "significant": test.significant, "rest": rest},
     )
     transaction.on_commit(lambda: _notify(test.pk))
+    if not rest:  # a test of the whole audience: done once its own messages are
+        finish_if_done(test.campaign_id)
     if rest:
         from rapport.delivery.tasks import send_campaign  # noqa: PLC0415 - delivery builds on us
 
