@@ -14,12 +14,24 @@ from django.views.decorators.http import require_POST
 from rapport.accounts.access import can, require
 from rapport.accounts.models import User
 from rapport.accounts.roles import Perm
-from rapport.campaigns import experiments, frequency
+from rapport.campaigns import experiments, frequency, stats
 from rapport.campaigns.models import ABTest, ABTestState, Campaign, CampaignState, FrequencyTest
 from rapport.campaigns.services import get_campaign_for
 from rapport.errors import Conflict, InvalidInput
 from rapport.web.decorators import acting_user, page
 from rapport.web.experiment_forms import ABTestForm, FrequencyTestForm
+
+
+def _note(note: str) -> str:
+    """The statistics' notes (English, from ``stats``) in the reader's language."""
+    notes = {
+        "no recipients yet": _("no recipients yet"),
+        f"fewer than {stats.MIN_NONZERO} buyers in an arm": _(
+            "fewer than %(count)s buyers in a variant: too few to judge revenue"
+        )
+        % {"count": stats.MIN_NONZERO},
+    }
+    return notes.get(note, note)
 
 
 def _rate(value: float | None) -> str:
@@ -63,7 +75,7 @@ def ab_panel(campaign: Campaign, user: User, form: ABTestForm | None = None) -> 
             "p_value": f"{by_label[row['label']]['p_value']:.3g}" if row["label"] in by_label
             else "",
             "significant": by_label.get(row["label"], {}).get("significant", False),
-            "note": by_label.get(row["label"], {}).get("note", ""),
+            "note": _note(by_label.get(row["label"], {}).get("note", "")),
         }
         for row in result.get("variants", [])
     ]  # fmt: skip
