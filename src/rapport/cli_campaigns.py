@@ -1,10 +1,12 @@
 """``rapport campaign …``: create a campaign, send it (or be the worker that sends it with
-``--wait``), pause, resume, cancel, and print its status."""
+``--wait``), pause, resume, cancel, and print its status; set up and read its A/B test, learn
+send hours, and run frequency tests (``rapport campaign frequency-test …``)."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -167,3 +169,190 @@ def _print_status(campaign_id: int, as_json: bool) -> None:
         typer.echo(json.dumps(status))
         return
     typer.echo("  ".join(f"{key}: {value}" for key, value in status.items()))
+
+
+# -- experiments -----------------------------------------------------------------------------
+
+
+@campaign_app.command("ab-test")
+def campaign_ab_test(
+    campaign: Annotated[str, typer.Argument(help="campaign id or name (a draft)")],
+    spec: Annotated[
+        Path | None,
+        typer.Option(
+            "--spec",
+            help='JSON as the API takes: {"variants": [{}, {"subject": …}], '
+            '"test_share": 20, "metric": "click", "confidence": 0.95, "wait_hours": 4}',
+        ),
+    ] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="remove the draft's test")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the test as JSON")] = False,
+) -> None:
+    """Set up (or with --remove drop) the A/B test of a draft campaign; without --spec, show
+    the test and its numbers: each variant's value with its interval, each challenger's
+    difference from A with its interval and p-value, and the decision."""
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from rapport.api.experiments import ABTestIn  # noqa: PLC0415 - the API's own validation
+    from rapport.campaigns import experiments  # noqa: PLC0415
+    from rapport.campaigns.models import ABTest  # noqa: PLC0415
+    from rapport.campaigns.services import get_campaign_for  # noqa: PLC0415
+    from rapport.errors import RapportError  # noqa: PLC0415
+
+    try:
+        found = get_campaign_for(None, campaign)
+        if remove:
+            experiments.remove_test(found.pk, acting_user=None)
+            typer.echo("removed", err=True)
+            return
+        if spec is not None:
+            try:
+                payload = ABTestIn.model_validate_json(spec.read_text(encoding="utf-8"))
+            except (OSError, ValidationError) as error:
+                fail(f"cannot use {spec}: {error}")
+            experiments.set_up_test(
+                found.pk,
+                variants=[experiments.VariantSpec(**v.model_dump()) for v in payload.variants],
+                test_share=payload.test_share, metric=payload.metric,
+                confidence=payload.confidence, wait_hours=payload.wait_hours, acting_user=None,
+            )  # fmt: skip
+        test = ABTest.objects.filter(campaign=found).first()
+        if test is None:
+            fail(f"The campaign {found.name!r} has no A/B test (set one up with --spec).")
+    except RapportError as error:
+        fail(error.message)
+    _print_ab_test(test, as_json)
+
+
+def _print_ab_test(test: Any, as_json: bool) -> None:
+    from rapport.api.experiments import ABTestOut, _ab_out  # noqa: PLC0415
+    from rapport.campaigns.experiments import outcome_text  # noqa: PLC0415
+
+    shown = ABTestOut.model_validate(_ab_out(test)).model_dump(mode="json")
+    if as_json:
+        typer.echo(json.dumps(shown))
+        return
+    typer.echo(f"A/B test: {shown['state']}, {shown['test_share']} % of the audience, "
+               f"metric {shown['metric']}, confidence {shown['confidence']}, "
+               f"decided {shown['decide_at'] or 'when started'}")  # fmt: skip
+    result = shown["result"]
+    for row in result.get("variants", []):
+        typer.echo(f"  {row['label']}: {row['value']:.4f} [{row['low']:.4f}, {row['high']:.4f}] "
+                   f"({row['successes']} of {row['recipients']})")  # fmt: skip
+    for row in result.get("comparisons", []):
+        low, high = row["low"], row["high"]
+        interval = f"[{low:+.4f}, {high:+.4f}]" if low is not None and high is not None else ""
+        typer.echo(f"  {row['label']} - A: {row['difference']:+.4f} {interval} "
+                   f"p={row['p_value']:.4g}{' significant' if row['significant'] else ''}"
+                   f"{' (' + row['note'] + ')' if row['note'] else ''}")  # fmt: skip
+    if outcome_text(test):
+        typer.echo(outcome_text(test))
+
+
+@campaign_app.command("learn-hours")
+def campaign_learn_hours(
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Learn each contact's best send hour from their opens and clicks now (the scheduler does
+    it daily); campaigns use it with the "best_hour" schedule."""
+    from django.utils import timezone  # noqa: PLC0415
+
+    from rapport.campaigns.send_times import learn  # noqa: PLC0415
+
+    report = learn(timezone.now())
+    shown = {"contacts": report.contacts, "removed": report.removed, "ms": report.ms}
+    typer.echo(json.dumps(shown) if as_json else
+               f"{report.contacts} contacts with a best hour ({report.removed} removed, "
+               f"{report.ms} ms)")  # fmt: skip
+
+
+frequency_app = typer.Typer(
+    help="Frequency tests: random groups held at different caps, compared on revenue and "
+    "unsubscribes per contact.",
+    no_args_is_help=True,
+)
+campaign_app.add_typer(frequency_app, name="frequency-test")
+
+
+@frequency_app.command("start")
+def frequency_start(  # noqa: PLR0917 - Typer reads options from the parameters
+    segment: Annotated[str, typer.Option("--segment", help="segment or list, id or name")],
+    caps: Annotated[list[str], typer.Option("--cap", help="MESSAGES/DAYS, group A first")],
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    weeks: Annotated[int, typer.Option("--weeks")] = 6,
+    share: Annotated[int, typer.Option("--share", help="percent of the segment")] = 100,
+    confidence: Annotated[float, typer.Option("--confidence")] = 0.95,
+    as_json: Annotated[bool, typer.Option("--json", help="print the test as JSON")] = False,
+) -> None:
+    """Start a frequency test; prints its id (or the test as JSON)."""
+    from django.utils import timezone  # noqa: PLC0415
+
+    from rapport.campaigns import frequency  # noqa: PLC0415
+    from rapport.errors import RapportError  # noqa: PLC0415
+
+    parsed = []
+    for cap in caps:
+        messages, _, days = cap.partition("/")
+        if not (messages.isdigit() and days.isdigit()):
+            fail(f"--cap {cap!r}: write MESSAGES/DAYS, e.g. 2/7 for two emails a week.")
+        parsed.append(frequency.GroupCap(int(messages), int(days)))
+    try:
+        test = frequency.start_frequency_test(
+            name=name or f"{segment} {timezone.now():%Y-%m-%d %H:%M}", segment=segment,
+            caps=parsed, weeks=weeks, share=share, confidence=confidence, acting_user=None,
+        )  # fmt: skip
+    except RapportError as error:
+        fail(error.message)
+    if as_json:
+        _print_frequency(test.pk, True)
+    else:
+        typer.echo(test.pk)
+
+
+@frequency_app.command("result")
+def frequency_result(
+    test: Annotated[str, typer.Argument(help="frequency test id or name")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Per group: contacts, emails, revenue and unsubscribes per contact; the recommended cap."""
+    _print_frequency(test, as_json)
+
+
+@frequency_app.command("cancel")
+def frequency_cancel(
+    test: Annotated[str, typer.Argument(help="frequency test id or name")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Stop holding the groups at their caps; the result so far is kept."""
+    from rapport.campaigns import frequency  # noqa: PLC0415
+    from rapport.errors import RapportError  # noqa: PLC0415
+
+    try:
+        found = frequency.get_frequency_test_for(None, test)
+        frequency.cancel_frequency_test(found.pk, acting_user=None)
+    except RapportError as error:
+        fail(error.message)
+    _print_frequency(found.pk, as_json)
+
+
+def _print_frequency(test: int | str, as_json: bool) -> None:
+    from rapport.campaigns import frequency  # noqa: PLC0415
+    from rapport.errors import RapportError  # noqa: PLC0415
+
+    try:
+        found = frequency.get_frequency_test_for(None, test)
+    except RapportError as error:
+        fail(error.message)
+    result = frequency.result_of(found)
+    if as_json:
+        typer.echo(json.dumps({"id": found.pk, "name": found.name, "state": found.state,
+                               "result": result}))  # fmt: skip
+        return
+    typer.echo(f"{found.name}: {found.state}, {result['from'][:10]} to {result['until'][:10]}")
+    for row in result["groups"]:
+        typer.echo(
+            f"  {row['label']} (cap {row['cap']}): {row['contacts']} contacts, "
+            f"{row['emails_per_contact']:.2f} emails, {row['revenue_per_contact']:.2f} "
+            f"revenue and {row['unsubscribe_rate']:.2%} unsubscribed per contact"
+        )
+    typer.echo(f"recommended: group {result['recommended']} ({result['verdict']})")

@@ -29,6 +29,9 @@ class ApiClient(Client):
     def patch_json(self, path: str, data: Any) -> Any:
         return self.patch(path, data, content_type="application/json")
 
+    def put_json(self, path: str, data: Any) -> Any:
+        return self.put(path, data, content_type="application/json")
+
 
 def client_for(role: str | None) -> ApiClient:
     """A client acting as a new user of ``role``; None is an anonymous client."""

@@ -26,6 +26,9 @@ EXPECTED_PATHS = {
     "/api/v1/campaigns", "/api/v1/campaigns/{campaign_id}",
     "/api/v1/campaigns/{campaign_id}/send", "/api/v1/campaigns/{campaign_id}/pause",
     "/api/v1/campaigns/{campaign_id}/resume", "/api/v1/campaigns/{campaign_id}/cancel",
+    "/api/v1/campaigns/{campaign_id}/ab-test",
+    "/api/v1/frequency-tests", "/api/v1/frequency-tests/{test_id}",
+    "/api/v1/frequency-tests/{test_id}/cancel", "/api/v1/send-hours/learn",
 }  # fmt: skip
 
 

@@ -15,6 +15,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from rapport.campaigns.experiments import VariantSpec, set_up_test
+from rapport.campaigns.frequency import GroupCap, start_frequency_test
 from rapport.campaigns.services import create_campaign, pause_campaign, start_campaign
 from rapport.content.models import Template, Workspace
 from rapport.crm.models import Event, EventType, ImportJob, ImportKind, ImportStatus
@@ -70,6 +72,14 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int]] = {
     "campaigns.pause":      (200, 200, 200, 403, 403, 401),
     "campaigns.resume":     (200, 200, 200, 403, 403, 401),
     "campaigns.cancel":     (200, 200, 200, 403, 403, 401),
+    "ab_tests.put":         (200, 200, 200, 403, 403, 401),
+    "ab_tests.get":         (200, 200, 200, 200, 200, 401),
+    "ab_tests.delete":      (204, 204, 204, 403, 403, 401),
+    "frequency_tests.list": (200, 200, 200, 200, 200, 401),
+    "frequency_tests.create": (201, 201, 201, 403, 403, 401),
+    "frequency_tests.get":  (200, 200, 200, 200, 200, 401),
+    "frequency_tests.cancel": (200, 200, 200, 403, 403, 401),
+    "send_hours.learn":     (200, 200, 200, 403, 403, 401),
 }  # fmt: skip
 
 
@@ -87,6 +97,7 @@ class World:
     draft: int  # campaigns in each state an action needs
     sending: int
     paused: int
+    frequency_test: int
     series: str = "BDAY"
 
 
@@ -204,6 +215,24 @@ ENDPOINTS: dict[str, Endpoint] = {
     "campaigns.pause": Endpoint("POST", "/api/v1/campaigns/{sending}/pause"),
     "campaigns.resume": Endpoint("POST", "/api/v1/campaigns/{paused}/resume"),
     "campaigns.cancel": Endpoint("POST", "/api/v1/campaigns/{sending}/cancel"),
+    "ab_tests.put": Endpoint(
+        "PUT", "/api/v1/campaigns/{draft}/ab-test", lambda: {"variants": [{}, {"subject": "B"}]}
+    ),
+    "ab_tests.get": Endpoint("GET", "/api/v1/campaigns/{draft}/ab-test"),
+    "ab_tests.delete": Endpoint("DELETE", "/api/v1/campaigns/{draft}/ab-test"),
+    "frequency_tests.list": Endpoint("GET", "/api/v1/frequency-tests"),
+    "frequency_tests.create": Endpoint(
+        "POST",
+        "/api/v1/frequency-tests",
+        lambda: {
+            "name": "Cadence",
+            "segment": "Regulars",
+            "caps": [{"messages": 1, "days": 7}, {"messages": 2, "days": 7}],
+        },
+    ),
+    "frequency_tests.get": Endpoint("GET", "/api/v1/frequency-tests/{frequency_test}"),
+    "frequency_tests.cancel": Endpoint("POST", "/api/v1/frequency-tests/{frequency_test}/cancel"),
+    "send_hours.learn": Endpoint("POST", "/api/v1/send-hours/learn"),
 }
 
 
@@ -238,6 +267,11 @@ def _world(tmp_path: Path) -> World:
     start_campaign(campaigns["sending"], acting_user=None)
     start_campaign(campaigns["paused"], acting_user=None)
     pause_campaign(campaigns["paused"], acting_user=None)
+    set_up_test(campaigns["draft"], variants=[VariantSpec(), VariantSpec()], acting_user=None)
+    frequency_test = start_frequency_test(
+        name="Running", segment=audience.pk, caps=[GroupCap(1, 7), GroupCap(2, 7)],
+        acting_user=None,
+    )  # fmt: skip
     return World(
         contact=contact.pk,
         product=product.pk,
@@ -246,6 +280,7 @@ def _world(tmp_path: Path) -> World:
         job=job.pk,
         segment=segment.pk,
         template=Template.objects.get(name="Welcome (English)").pk,
+        frequency_test=frequency_test.pk,
         **campaigns,
     )
 
@@ -262,8 +297,8 @@ def _call(client: ApiClient, endpoint: Endpoint, world: World) -> Any:
     body = body or (endpoint.body() if endpoint.body else {})
     if endpoint.multipart:
         return client.post(url, body)
-    send = client.post_json if endpoint.method == "POST" else client.patch_json
-    return send(url, body)
+    send = {"POST": client.post_json, "PATCH": client.patch_json, "PUT": client.put_json}
+    return send[endpoint.method](url, body)
 
 
 @pytest.mark.django_db

@@ -27,6 +27,7 @@ PYTHON_SOURCES = (
     "crm/models.py",
     "content/models.py",
     "campaigns/models.py",
+    "campaigns/experiments.py",
     "accounts/models.py",
     "accounts/roles.py",
     "settings/__init__.py",

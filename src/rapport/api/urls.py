@@ -13,6 +13,7 @@ from rapport.api import (
     contacts,
     coupons,
     events,
+    experiments,
     imports,
     orders,
     products,
@@ -38,6 +39,9 @@ api.add_router("/segments", segments.router)
 api.add_router("/templates", templates.router)
 api.add_router("/coupon-series", coupons.router)
 api.add_router("/campaigns", campaigns.router)
+api.add_router("/campaigns", experiments.ab_router)
+api.add_router("/frequency-tests", experiments.frequency_router)
+api.add_router("/send-hours", experiments.send_hours_router)
 
 
 @api.exception_handler(RapportError)

@@ -59,6 +59,25 @@ def dispatch_campaigns(now: dt.datetime) -> None:
     dispatch_due(now)
 
 
+def decide_ab_tests(now: dt.datetime) -> None:
+    """A/B tests whose time has come send their winner (or the default) to the rest."""
+    from rapport.campaigns.experiments import decide_due  # noqa: PLC0415
+
+    decide_due(now)
+
+
+def learn_send_hours(now: dt.datetime) -> None:
+    from rapport.campaigns.send_times import learn  # noqa: PLC0415
+
+    learn(now)
+
+
+def finish_frequency_tests(now: dt.datetime) -> None:
+    from rapport.campaigns.frequency import finish_due  # noqa: PLC0415
+
+    finish_due(now)
+
+
 def read_bounce_mailbox(now: dt.datetime) -> None:
     """Queued as a task: a slow IMAP server must not hold up the other jobs."""
     if settings.BOUNCE_MAILBOX:
@@ -68,9 +87,13 @@ def read_bounce_mailbox(now: dt.datetime) -> None:
 
 
 JOBS = [
+    # Before dispatching, so that the rest of a decided A/B test goes out in the same minute.
+    PeriodicJob("decide A/B tests", dt.timedelta(minutes=1), decide_ab_tests),
     PeriodicJob("dispatch campaigns", dt.timedelta(minutes=1), dispatch_campaigns),
     PeriodicJob("read bounces", dt.timedelta(minutes=5), read_bounce_mailbox),
     PeriodicJob("rescore RFM", dt.timedelta(hours=24), rescore_rfm),
+    PeriodicJob("learn send hours", dt.timedelta(hours=24), learn_send_hours),
+    PeriodicJob("finish frequency tests", dt.timedelta(hours=1), finish_frequency_tests),
     PeriodicJob("prune finished tasks", dt.timedelta(hours=1), prune_finished_tasks),
     PeriodicJob("prune import files", dt.timedelta(hours=6), prune_import_files),
 ]

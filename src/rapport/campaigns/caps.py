@@ -1,7 +1,8 @@
 """Frequency caps: how many marketing emails a contact may get in a period.
 
-Which cap applies, strongest first: the contact's own choice (preference centre), then a cap
-set on one of the campaign's segments (the strictest, when several have one), then the
+Which cap applies, strongest first: the contact's own choice (preference centre), then the cap
+of their group in a running frequency test (``frequency``), then a cap set on one of the
+campaign's segments (the strictest, when several have one), then the
 workspace's default for the contact's audience (B2B 1 a week, B2C 2 a week, non-profit 2 a
 month). Only ``sent`` deliveries of non-transactional campaigns count, and transactional
 campaigns are never capped. The counts are one grouped query per batch.
@@ -15,8 +16,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Min, Q
+from django.utils import timezone
 
-from rapport.campaigns.models import Campaign, FrequencyCap
+from rapport.campaigns.models import (
+    Campaign,
+    FrequencyCap,
+    FrequencyGroup,
+    FrequencyMember,
+    FrequencyTestState,
+)
 from rapport.crm.models import Audience, Contact
 from rapport.delivery.models import Delivery, DeliveryState
 
@@ -51,18 +59,42 @@ def _segment_cap(campaign: Campaign) -> Cap | None:
     return min(caps, key=lambda cap: cap.messages / cap.days) if caps else None
 
 
-def caps_for(campaign: Campaign, contact_ids: Sequence[int]) -> dict[int, Cap]:
+def _test_caps(contact_ids: Sequence[int], now: dt.datetime) -> dict[int, Cap]:
+    """The caps of running frequency tests' groups, for those of these contacts in one."""
+    groups = {
+        (test_id, label): Cap(messages, days)
+        for test_id, label, messages, days in FrequencyGroup.objects.filter(
+            test__state=FrequencyTestState.RUNNING, test__ends_at__gt=now
+        ).values_list("test_id", "label", "cap_messages", "cap_days")
+    }
+    if not groups:
+        return {}
+    return {
+        contact_id: groups[(test_id, label)]
+        for contact_id, test_id, label in FrequencyMember.objects.filter(
+            contact_id__in=contact_ids, test_id__in={test for test, _ in groups}
+        ).values_list("contact_id", "test_id", "group")
+        if (test_id, label) in groups
+    }
+
+
+def caps_for(
+    campaign: Campaign, contact_ids: Sequence[int], *, now: dt.datetime | None = None
+) -> dict[int, Cap]:
     defaults: dict[str, Cap] = dict(DEFAULT_CAPS)
     defaults.update(
         {row.audience: Cap(row.messages, row.days) for row in FrequencyCap.objects.all()}
     )
     segment = _segment_cap(campaign)
+    tested = _test_caps(contact_ids, now or timezone.now())
     caps: dict[int, Cap] = {}
     for contact_id, audience, messages, days in Contact.objects.filter(
         pk__in=contact_ids
     ).values_list("pk", "audience", "cap_messages", "cap_days"):
         if messages and days:
             caps[contact_id] = Cap(messages, days)
+        elif contact_id in tested:
+            caps[contact_id] = tested[contact_id]
         elif segment is not None:
             caps[contact_id] = segment
         else:
@@ -77,7 +109,7 @@ def apply_caps(
     over it, with the moment each held one may go (when its oldest counted send ages out)."""
     if campaign.transactional or not rows:
         return CapDecision([pk for pk, _ in rows], {})
-    caps = caps_for(campaign, [contact for _, contact in rows])
+    caps = caps_for(campaign, [contact for _, contact in rows], now=now)
     periods = sorted({cap.days for cap in caps.values()})
     aggregates: dict[str, Count | Min] = {}
     for days in periods:

@@ -13,7 +13,8 @@ per recipient (unique per campaign and contact).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +29,8 @@ from rapport.accounts.services import record_audit
 from rapport.campaigns import timing
 from rapport.campaigns.audience import audience_queryset
 from rapport.campaigns.models import (
+    ABTest,
+    ABTestState,
     Campaign,
     CampaignAudience,
     CampaignState,
@@ -35,6 +38,7 @@ from rapport.campaigns.models import (
     CapAction,
     ScheduleMode,
 )
+from rapport.campaigns.send_times import BestHours
 from rapport.campaigns.timing import QuietHours, Schedule, Window
 from rapport.content.models import Workspace
 from rapport.content.services import current_version, get_template_for
@@ -174,7 +178,12 @@ def start_campaign(
     campaign.version = current_version(campaign.template)
     campaign.started_at = now
     campaign.save(update_fields=["state", "version", "started_at"])
-    queue_deliveries(campaign, due_at=due, now=now)
+    if hasattr(campaign, "ab_test"):
+        from rapport.campaigns.experiments import start_test  # noqa: PLC0415 - it builds on us
+
+        start_test(campaign, due_at=due, now=now)
+    else:
+        queue_deliveries(campaign, due_at=due, now=now)
     return campaign
 
 
@@ -197,26 +206,60 @@ def schedule_of(campaign: Campaign, start: dt.datetime) -> Schedule:
     )
 
 
-def queue_deliveries(campaign: Campaign, *, due_at: dt.datetime, now: dt.datetime) -> int:
+@dataclass(frozen=True, slots=True)
+class Split:
+    """How an A/B test takes its share of the audience: ``assign`` picks the test's contacts
+    of each block (contact id -> variant label), ``schedules`` holds a variant's own send time."""
+
+    assign: Callable[[list[int]], dict[int, str]]
+    schedules: Mapping[str, Schedule]
+
+
+def queue_deliveries(
+    campaign: Campaign,
+    *,
+    due_at: dt.datetime,
+    now: dt.datetime,
+    split: Split | None = None,
+    variant: str = "",
+    after_test: bool = False,
+) -> int:
     """One queued row per recipient, each due at its time in the contact's timezone, streamed
-    in id order; a rerun adds only the missing."""
+    in id order; a rerun adds only the missing. With ``split``, only the test's share of the
+    audience gets a row, marked with its variant; ``variant``/``after_test`` mark every row
+    (the rest of an A/B test's audience, sent the winner)."""
     schedule = schedule_of(campaign, due_at)
+    hours = BestHours(campaign, now=now) if schedule.mode == ScheduleMode.BEST_HOUR else None
     queued = 0
     last_id = 0
-    audience = (
-        audience_queryset(campaign, now=now).order_by("pk").values_list("pk", "timezone", "country")
-    )
+    audience = audience_queryset(campaign, now=now)
+    if after_test:  # the test's recipients have their message already
+        audience = audience.exclude(
+            pk__in=Delivery.objects.filter(campaign=campaign).values("contact_id")
+        )
+    rows_of = audience.order_by("pk").values_list("pk", "timezone", "country")
     while True:
-        rows = list(audience.filter(pk__gt=last_id)[:MATERIALISE_BATCH])
+        rows = list(rows_of.filter(pk__gt=last_id)[:MATERIALISE_BATCH])
         if not rows:
             return queued
+        last_id = rows[-1][0]
+        labels = split.assign([row[0] for row in rows]) if split is not None else {}
+        if split is not None:
+            rows = [row for row in rows if row[0] in labels]
+        best = hours.for_contacts([row[0] for row in rows]) if hours is not None else {}
         Delivery.objects.bulk_create(
             [
                 Delivery(
                     campaign=campaign,
                     contact_id=cid,
+                    variant=labels.get(cid, variant),
+                    after_test=after_test,
                     due_at=timing.due_at(
-                        schedule, contact_id=cid, timezone_name=zone_name, country=country
+                        split.schedules.get(labels[cid], schedule) if split else schedule,
+                        contact_id=cid,
+                        timezone_name=zone_name,
+                        country=country,
+                        best_hour=best.get(cid),
                     ),
                 )
                 for cid, zone_name, country in rows
@@ -224,7 +267,6 @@ def queue_deliveries(campaign: Campaign, *, due_at: dt.datetime, now: dt.datetim
             ignore_conflicts=True,
         )
         queued += len(rows)
-        last_id = rows[-1][0]
 
 
 @transaction.atomic
@@ -263,6 +305,9 @@ def cancel_campaign(campaign_id: int, *, acting_user: User | None) -> Campaign:
         campaign=campaign,
         state__in=[DeliveryState.QUEUED, DeliveryState.DEFERRED, DeliveryState.CLAIMED],
     ).update(state=DeliveryState.SKIPPED, response="campaign cancelled")
+    ABTest.objects.filter(
+        campaign=campaign, state__in=[ABTestState.DRAFT, ABTestState.TESTING]
+    ).update(state=ABTestState.CANCELLED)
     return campaign
 
 
@@ -295,7 +340,8 @@ def resend_unknown(campaign_id: int, *, acting_user: User | None) -> int:
 
 
 def finish_if_done(campaign_id: int) -> bool:
-    """Mark a sending campaign sent once no row is waiting or in flight."""
+    """Mark a sending campaign sent once no row is waiting or in flight, and no A/B test is
+    still waiting to send its winner to the rest."""
     waiting = Delivery.objects.filter(
         campaign_id=campaign_id,
         state__in=[
@@ -308,6 +354,8 @@ def finish_if_done(campaign_id: int) -> bool:
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
         if campaign.state != CampaignState.SENDING or waiting.exists():
+            return False
+        if ABTest.objects.filter(campaign_id=campaign_id, state=ABTestState.TESTING).exists():
             return False
         _move(campaign_id, CampaignState.SENT, acting_user=None, reason="every recipient done")
         Campaign.objects.filter(pk=campaign_id).update(

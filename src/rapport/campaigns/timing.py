@@ -3,6 +3,9 @@
 - ``now`` and ``at``: the same instant for everyone (the campaign's start, or its time);
 - ``local``: a wall-clock time in each contact's timezone ("9:00 wherever you are"), on the
   campaign's day, or the next day where that time has already passed;
+- ``best_hour``: the next occurrence of the contact's best hour, learned from their own opens
+  and clicks (``send_times``), else their segment's, else the workspace's; spread over the
+  minutes of that hour by a hash of the contact's id;
 - ``window``: the next sending window of the contact's week, by default Tuesday to Thursday
   10:00-14:00 local time, when people read marketing mail. Contacts are spread evenly across
   the window (by a hash of their id, so a rerun gives the same time), not all sent at its first
@@ -10,8 +13,8 @@
 
 Quiet hours (by default 21:00-08:00 local) are never used for marketing mail: a due time inside
 them moves to their end. Public holidays of the contact's country are skipped the same way, for
-local-time and window sends (an explicit instant is the sender's choice). A contact without a
-timezone counts as the workspace's.
+local-time, best-hour and window sends (an explicit instant is the sender's choice). A contact
+without a timezone counts as the workspace's.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class Schedule:
     quiet: QuietHours | None = QuietHours()
     default_zone: str = "UTC"
     avoid_holidays: bool = True
+    fallback_hour: int = 10  # best hour of a contact with nothing learned and no better guess
 
 
 @lru_cache(maxsize=1024)
@@ -66,20 +70,30 @@ def zone(name: str) -> dt.tzinfo:
 
 
 def due_at(
-    schedule: Schedule, *, contact_id: int, timezone_name: str, country: str = ""
+    schedule: Schedule,
+    *,
+    contact_id: int,
+    timezone_name: str,
+    country: str = "",
+    best_hour: int | None = None,
 ) -> dt.datetime:
-    """The moment (UTC) this contact's message is due."""
+    """The moment (UTC) this contact's message is due (``best_hour``: theirs, for that mode)."""
     tz = zone(timezone_name or schedule.default_zone)
-    if schedule.mode not in (ScheduleMode.LOCAL_TIME, ScheduleMode.BEST_WINDOW) or (
-        schedule.mode == ScheduleMode.LOCAL_TIME and schedule.local_time is None
-    ):
+    local_time = schedule.local_time if schedule.mode == ScheduleMode.LOCAL_TIME else None
+    if schedule.mode == ScheduleMode.BEST_HOUR:
+        hour = schedule.fallback_hour if best_hour is None else best_hour
+        local_time = dt.time(hour % 24, _spread(contact_id) % 60)
+    if schedule.mode not in (
+        ScheduleMode.LOCAL_TIME,
+        ScheduleMode.BEST_WINDOW,
+        ScheduleMode.BEST_HOUR,
+    ) or (local_time is None and schedule.mode != ScheduleMode.BEST_WINDOW):
         return schedule.start  # the same instant for all: "now" or "at"
     skip_day = _holiday_check(country) if schedule.avoid_holidays else None
     start = schedule.start
     for _ in range(_MOST_DAYS_OFF):
-        if schedule.mode == ScheduleMode.LOCAL_TIME:
-            assert schedule.local_time is not None
-            due = _next_local(start, schedule.local_time, tz)
+        if local_time is not None:
+            due = _next_local(start, local_time, tz)
         else:
             due = _in_window(start, schedule.window, tz, contact_id)
         if schedule.quiet is not None:
@@ -114,7 +128,7 @@ def _in_window(start: dt.datetime, window: Window, tz: dt.tzinfo, contact_id: in
     length = dt.datetime.combine(dt.date.min, window.end) - dt.datetime.combine(
         dt.date.min, window.start
     )
-    offset = dt.timedelta(seconds=(contact_id * 2654435761 % 2**32) % int(length.total_seconds()))
+    offset = dt.timedelta(seconds=_spread(contact_id) % int(length.total_seconds()))
     for days_ahead in range(8):
         day = local_start.date() + dt.timedelta(days=days_ahead)
         if day.weekday() not in window.weekdays:
@@ -129,6 +143,12 @@ def _in_window(start: dt.datetime, window: Window, tz: dt.tzinfo, contact_id: in
         # Inside today's window already, past this contact's slot: go now, not next week.
         return local_start
     return local_start  # a window with no weekdays: send as scheduled
+
+
+def _spread(contact_id: int) -> int:
+    """A well-mixed number from a contact's id (Knuth's multiplicative hash): a stable place
+    for them inside a window or an hour."""
+    return contact_id * 2654435761 % 2**32
 
 
 def _after_quiet_hours(due: dt.datetime, quiet: QuietHours, tz: dt.tzinfo) -> dt.datetime:

@@ -42,6 +42,10 @@ class Delivery(models.Model):
     due_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
     was_capped = models.BooleanField(default=False)  # held back by a frequency cap at least once
+    # The A/B test variant this message carries ("" without a test); ``after_test``: sent to
+    # the rest of the audience after the decision, so not part of the test's comparison.
+    variant = models.CharField(max_length=1, blank=True, default="")
+    after_test = models.BooleanField(default=False)
     message_id = models.CharField(max_length=200, blank=True)
     response = models.CharField(max_length=500, blank=True)  # the server's last answer
     updated_at = models.DateTimeField(auto_now=True)

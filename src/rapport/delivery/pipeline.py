@@ -24,13 +24,21 @@ from django.utils import timezone
 
 from rapport.campaigns.audience import may_receive_marketing
 from rapport.campaigns.caps import apply_caps
+from rapport.campaigns.experiments import variant_messages
 from rapport.campaigns.models import Campaign, CampaignState, CapAction
 from rapport.campaigns.services import finish_if_done
+from rapport.content.checks import Usage, merge_usage
 from rapport.content.context import ContextBuilder, Sender
-from rapport.content.models import Workspace
+from rapport.content.models import TemplateVersion, Workspace
 from rapport.content.recommend import Recommender
-from rapport.content.rendering import RenderError
-from rapport.content.services import compile_version, usage_of
+from rapport.content.rendering import CompiledTemplate, RenderError
+from rapport.content.services import (
+    TemplateContent,
+    check_content,
+    compile_content,
+    compile_version,
+    usage_of,
+)
 from rapport.crm.models import Contact
 from rapport.crm.names import display_name
 from rapport.delivery.bounces import Finding, Kind
@@ -108,6 +116,14 @@ def claim(campaign_id: int, *, now: dt.datetime, limit: int) -> list[tuple[int, 
 
 
 @dataclass(frozen=True, slots=True)
+class _Content:
+    compiled: CompiledTemplate
+    usage: Usage
+    footers: dict[str, Footer] | None
+    from_name: str
+
+
+@dataclass(frozen=True, slots=True)
 class _Outgoing:
     pk: int
     message_id: str
@@ -181,8 +197,20 @@ class CampaignSender:
         self.writes = _HotWrites()
         self.clock = clock
         self.version = campaign.version
-        self.compiled = compile_version(self.version)
-        usage = usage_of(self.version)
+        workspace = Workspace.current()
+        # What each A/B variant's messages are made of; "" is the campaign's own content.
+        self.contents = {"": self._content(self.version, None, "", workspace)}
+        for variant in variant_messages(campaign):
+            self.contents[variant.label] = self._content(
+                variant.version, variant.content, variant.from_name, workspace
+            )
+        default = self.contents[""]
+        self.compiled, self.footers, self.from_name = (
+            default.compiled,
+            default.footers,
+            default.from_name,
+        )
+        usage = merge_usage(content.usage for content in self.contents.values())
         self.builder = ContextBuilder(
             sender=Sender(f"campaign:{campaign.pk}", campaign.name),
             usage=usage,
@@ -191,18 +219,31 @@ class CampaignSender:
             issue_coupons=True,
             links=frozenset({"unsubscribe_url"}),  # the List-Unsubscribe header's, always
         )
-        workspace = Workspace.current()
-        self.from_name = campaign.from_name or self.version.from_name or workspace.from_name
-        self.from_name = self.from_name or workspace.name
         self.from_email = campaign.from_email or self.version.from_email or workspace.from_email
         self.reply_to = campaign.reply_to or self.version.reply_to or workspace.reply_to
         self.domain = self.from_email.rpartition("@")[2] or "rapport.localhost"
-        # The unsubscribe link and postal address, where the template does not show them.
+        self.keys = signing_keys(self.domain)
+        self.tracker = tracker_for(campaign.pk)  # None: the workspace tracks nothing
+        self.bounce_domain = settings.BOUNCE_DOMAIN or self.domain
+
+    def _content(
+        self,
+        version: TemplateVersion,
+        content: TemplateContent | None,
+        from_name: str,
+        workspace: Workspace,
+    ) -> _Content:
+        """One variant's compiled template, its footers and sender name. The unsubscribe link
+        and postal address go in a footer where the template does not show them."""
+        campaign = self.campaign
+        usage = usage_of(version) if content is None else check_content(content)
+        compiled = compile_version(version) if content is None else compile_content(content)
+        name = from_name or campaign.from_name or version.from_name or workspace.from_name
         lacks_link = "unsubscribe_url" not in usage.names
         lacks_address = "workspace" not in usage.names
-        self.footers: dict[str, Footer] | None = None
+        footers: dict[str, Footer] | None = None
         if (lacks_link or lacks_address) and not campaign.transactional:
-            self.footers = {
+            footers = {
                 language: footer_for(
                     language,
                     organisation=workspace.name,
@@ -212,9 +253,7 @@ class CampaignSender:
                 )
                 for language in ("en", "zh")
             }
-        self.keys = signing_keys(self.domain)
-        self.tracker = tracker_for(campaign.pk)  # None: the workspace tracks nothing
-        self.bounce_domain = settings.BOUNCE_DOMAIN or self.domain
+        return _Content(compiled, usage, footers, name or workspace.name)
 
     def run(self, *, max_batches: int | None = None) -> SendReport:
         """Send until nothing is due, the campaign leaves ``sending``, or ``max_batches``."""
@@ -260,13 +299,14 @@ class CampaignSender:
                 strict=False,
             )
         }
+        variants = self._variants_of([pk for pk, _ in wanted])
         group: list[_Outgoing] = []
         for pk, contact_id in wanted:
             context = contexts.get(contact_id)
             if context is None:  # the contact was deleted since the row was queued
                 self._record_failure(pk, Answer(Outcome.REFUSED, None, "contact deleted"), report)
                 continue
-            outgoing = self._build(pk, context, report)
+            outgoing = self._build(pk, context, report, self.contents[variants.get(pk, "")])
             if outgoing is not None:
                 group.append(outgoing)
             if len(group) >= self.group:
@@ -275,6 +315,14 @@ class CampaignSender:
                 self._record(self.pool.finished(), report)
         self._hand_over(group)
         self._record(self.pool.drain(), report)
+
+    def _variants_of(self, pks: list[int]) -> dict[int, str]:
+        """Which A/B variant each row carries: one query per batch, only for a tested campaign."""
+        if len(self.contents) == 1 or not pks:
+            return {}
+        return dict(
+            Delivery.objects.filter(pk__in=pks).exclude(variant="").values_list("pk", "variant")
+        )
 
     def _within_caps(
         self, rows: list[tuple[int, int]], report: SendReport
@@ -298,25 +346,27 @@ class CampaignSender:
         allowed = set(decision.allowed)
         return [(pk, contact) for pk, contact in rows if pk in allowed]
 
-    def _build(self, pk: int, context: dict[str, object], report: SendReport) -> _Outgoing | None:
+    def _build(
+        self, pk: int, context: dict[str, object], report: SendReport, content: _Content
+    ) -> _Outgoing | None:
         """Render, compose and sign one message; None (and the row failed) if it cannot be."""
         contact = context["contact"]
         assert isinstance(contact, dict)
         try:
-            rendered = self.compiled.render(context)
+            rendered = content.compiled.render(context)
         except RenderError as error:
             self._record_failure(pk, Answer(Outcome.REFUSED, None, error.message[:300]), report)
             return None
         now = self.clock()
         if self.tracker is not None:  # before the footer: its unsubscribe link stays as it is
             rendered = self.tracker.apply(rendered, delivery=pk, sent_at=int(now.timestamp()))
-        if self.footers is not None:
+        if content.footers is not None:
             language = "zh" if str(contact.get("locale") or "").startswith("zh") else "en"
             unsubscribe = str(context.get("unsubscribe_url") or "")
-            rendered = self.footers[language].add_to(rendered, unsubscribe)
+            rendered = content.footers[language].add_to(rendered, unsubscribe)
         identifier = message_id(pk, self.domain)
         envelope = Envelope(
-            from_name=self.from_name,
+            from_name=content.from_name,
             from_email=self.from_email,
             to_email=str(contact["email"]),
             to_name=display_name(

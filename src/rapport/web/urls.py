@@ -9,6 +9,7 @@ from rapport.web.views import (
     contacts,
     dashboard,
     email_templates,
+    experiments,
     imports,
     outbox,
     segments,
@@ -54,6 +55,22 @@ urlpatterns = [
     path("campaigns/", campaigns.campaign_index, name="campaigns"),
     path("campaigns/new", campaigns.campaign_new, name="campaign_new"),
     path("campaigns/<int:campaign_id>/", campaigns.campaign_page, name="campaign"),
+    path(
+        "campaigns/<int:campaign_id>/ab-test",
+        experiments.campaign_ab_test,
+        name="campaign_ab_test",
+    ),
+    path("campaigns/frequency-tests/", experiments.frequency_index, name="frequency_tests"),
+    path(
+        "campaigns/frequency-tests/<int:test_id>/",
+        experiments.frequency_page,
+        name="frequency_test",
+    ),
+    path(
+        "campaigns/frequency-tests/<int:test_id>/cancel",
+        experiments.frequency_cancel,
+        name="frequency_test_cancel",
+    ),
     path(
         "campaigns/<int:campaign_id>/progress",
         campaigns.campaign_progress,

@@ -1,5 +1,5 @@
 """Campaign pages: the list, a form to create one, and its live progress with the actions that
-move it (start, pause, resume, cancel)."""
+move it (start, pause, resume, cancel); the A/B test panel is ``experiments``'."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from rapport.accounts.access import require
+from rapport.accounts.models import User
 from rapport.accounts.roles import Perm
 from rapport.campaigns import services
 from rapport.campaigns.models import Campaign, CampaignState
@@ -18,6 +19,7 @@ from rapport.delivery.tasks import send_campaign
 from rapport.errors import Conflict, InvalidInput
 from rapport.web.decorators import acting_user, page
 from rapport.web.forms import CampaignForm
+from rapport.web.views.experiments import ab_panel
 
 
 @page
@@ -58,8 +60,14 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
 
 @page
 def campaign_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    campaign = services.get_campaign_for(acting_user(request), campaign_id)
-    return render(request, "web/campaigns/detail.html", _detail(campaign))
+    user = acting_user(request)
+    campaign = services.get_campaign_for(user, campaign_id)
+    return render(request, "web/campaigns/detail.html", detail_context(campaign, user))
+
+
+def detail_context(campaign: Campaign, user: User) -> dict[str, object]:
+    """The whole page: progress, and the A/B test panel."""
+    return {**_detail(campaign), "ab": ab_panel(campaign, user)}
 
 
 @page
