@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "rapport.content",
     "rapport.campaigns",
     "rapport.tracking",
+    "rapport.analytics",
     "rapport.api",
     "rapport.web",
 ]
