@@ -10,6 +10,7 @@ import pytest
 from rapport.analytics.metrics import Money, metrics_for
 from rapport.analytics.reports import build_report
 from tests.analytics.fixture import LINK_A, LINK_B, make_spring
+from tests.api.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +93,26 @@ def test_a_set_of_campaigns_adds_their_counts() -> None:
     assert together.delivered == 2 * alone.delivered == 14
     assert together.openers == 10
     assert together.revenue == (Money("CNY", Decimal("200.00")), Money("USD", Decimal("140.00")))
+
+
+def test_the_api_answers_the_same_numbers() -> None:
+    spring = make_spring()
+
+    response = client_for("viewer").get(f"/api/v1/campaigns/{spring.campaign}/report")
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["counts"]["delivered"] == 7
+    assert body["counts"]["bounced"] == 2
+    assert body["rates"]["click_to_open"] == pytest.approx(0.6)
+    assert body["revenue"] == [{"currency": "CNY", "amount": "100.00"},
+                               {"currency": "USD", "amount": "70.00"}]  # fmt: skip
+    assert body["tables"]["links"]["columns"] == ["url", "clicks", "share", "scanner_clicks"]
+    assert [row[0] for row in body["tables"]["links"]["rows"]] == [LINK_B, LINK_A]
+
+
+def test_the_api_names_a_missing_campaign() -> None:
+    response = client_for("viewer").get("/api/v1/campaigns/999999/report")
+
+    assert response.status_code == 404
+    assert "999999" in response.json()["error"]

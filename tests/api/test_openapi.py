@@ -26,6 +26,7 @@ EXPECTED_PATHS = {
     "/api/v1/campaigns", "/api/v1/campaigns/{campaign_id}",
     "/api/v1/campaigns/{campaign_id}/send", "/api/v1/campaigns/{campaign_id}/pause",
     "/api/v1/campaigns/{campaign_id}/resume", "/api/v1/campaigns/{campaign_id}/cancel",
+    "/api/v1/campaigns/{campaign_id}/report",
 }  # fmt: skip
 
 

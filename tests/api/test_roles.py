@@ -70,6 +70,7 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int]] = {
     "campaigns.pause":      (200, 200, 200, 403, 403, 401),
     "campaigns.resume":     (200, 200, 200, 403, 403, 401),
     "campaigns.cancel":     (200, 200, 200, 403, 403, 401),
+    "campaigns.report":     (200, 200, 200, 200, 200, 401),
 }  # fmt: skip
 
 
@@ -204,6 +205,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "campaigns.pause": Endpoint("POST", "/api/v1/campaigns/{sending}/pause"),
     "campaigns.resume": Endpoint("POST", "/api/v1/campaigns/{paused}/resume"),
     "campaigns.cancel": Endpoint("POST", "/api/v1/campaigns/{sending}/cancel"),
+    "campaigns.report": Endpoint("GET", "/api/v1/campaigns/{sending}/report"),
 }
 
 

@@ -38,6 +38,8 @@ from rapport.analytics.snapshot import BOUNCES, current_snapshots
 from rapport.crm.models import Event, EventType
 from rapport.delivery.models import Bounce, BounceKind, DeliveryState
 
+CENTS = Decimal("0.01")  # SQLite sums decimals without their scale: 100 for 100.00
+
 
 @dataclass(frozen=True)
 class Money:
@@ -201,7 +203,7 @@ def campaign_counts(campaign_ids: Sequence[int]) -> tuple[dict[int, Counts], dt.
         .values_list("campaign_id", "order__currency", "n", "total")
     ):
         orders[campaign_id] += n
-        revenue[campaign_id][currency] = total or Decimal(0)
+        revenue[campaign_id][currency] = (total or Decimal(0)).quantize(CENTS)
     result = {}
     for campaign_id in ids:
         snap = snapshots.get(campaign_id) or DeliverySnapshot(campaign_id=campaign_id)

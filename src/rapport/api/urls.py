@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
+from rapport.analytics import api as reports
 from rapport.api import (
     campaigns,
     contacts,
@@ -38,6 +39,7 @@ api.add_router("/segments", segments.router)
 api.add_router("/templates", templates.router)
 api.add_router("/coupon-series", coupons.router)
 api.add_router("/campaigns", campaigns.router)
+api.add_router("/campaigns", reports.router)
 
 
 @api.exception_handler(RapportError)
