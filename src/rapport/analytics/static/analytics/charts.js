@@ -1,0 +1,20 @@
+// Draws every [data-chart] element with Plotly from the JSON in the <script> it names.
+// An external file, so the page's Content-Security-Policy needs no inline script.
+(function () {
+  "use strict";
+  function draw() {
+    document.querySelectorAll("[data-chart]").forEach(function (element) {
+      var source = document.getElementById(element.getAttribute("data-chart"));
+      if (!source || !window.Plotly) { return; }
+      var figure = JSON.parse(source.textContent);
+      window.Plotly.newPlot(element, figure.data, figure.layout, {
+        responsive: true, displaylogo: false, modeBarButtonsToRemove: ["sendDataToCloud"]
+      });
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", draw);
+  } else {
+    draw();
+  }
+})();
