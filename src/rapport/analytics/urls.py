@@ -12,5 +12,6 @@ urlpatterns = [
         views.campaign_report_csv,
         name="campaign_report_csv",
     ),
+    path("analytics/plotly.css", views.plotly_stylesheet, name="plotly_css"),
     path("dashboard/use-window", views.use_window, name="use_window"),
 ]

@@ -7,11 +7,13 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
 from rapport.analytics import charts
 from rapport.analytics.csv_export import csv_lines
 from rapport.analytics.services import get_report_for, use_suggested_window
+from rapport.analytics.staticfiles import plotly_css
 from rapport.errors import Conflict
 from rapport.web.decorators import acting_user, page
 
@@ -49,6 +51,13 @@ def campaign_report_csv(request: HttpRequest, campaign_id: int, table: str) -> H
     filename = f"campaign-{campaign.pk}-{table}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response  # type: ignore[return-value]
+
+
+@cache_control(public=True, max_age=86400)
+def plotly_stylesheet(request: HttpRequest) -> HttpResponse:
+    """Plotly's own style rules as a stylesheet (see ``staticfiles.plotly_css``); public like
+    any static file."""
+    return HttpResponse(plotly_css(), content_type="text/css; charset=utf-8")
 
 
 @page

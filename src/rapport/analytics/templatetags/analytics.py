@@ -8,6 +8,9 @@ from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.template.defaultfilters import floatformat
 from django.utils.formats import number_format
+from django.utils.html import format_html_join
+
+from rapport.analytics.staticfiles import plotly_inline_style_ids
 
 register = template.Library()
 
@@ -16,7 +19,7 @@ register = template.Library()
 def percent(value: float | None) -> str:
     if value is None:
         return "—"
-    return f"{number_format(value * 100, 1)} %"
+    return f"{number_format(round(value * 100, 1), 1)} %"  # number_format truncates
 
 
 @register.filter
@@ -37,4 +40,10 @@ def signed_points(value: float | None) -> str:
     """A difference of two rates in percentage points: +1.5 pp."""
     if value is None:
         return "—"
-    return f"{'+' if value >= 0 else '−'}{number_format(abs(value) * 100, 1)} pp"
+    return f"{'+' if value >= 0 else '−'}{number_format(round(abs(value) * 100, 1), 1)} pp"
+
+
+@register.simple_tag
+def plotly_style_guards() -> str:
+    """Empty elements with the ids of the styles plotly.js would otherwise insert inline."""
+    return format_html_join("\n", '<meta id="{}">', ((i,) for i in plotly_inline_style_ids()))

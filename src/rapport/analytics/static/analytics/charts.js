@@ -1,5 +1,6 @@
 // Draws every [data-chart] element with Plotly from the JSON in the <script> it names.
-// An external file, so the page's Content-Security-Policy needs no inline script.
+// An external file, so the page's Content-Security-Policy needs no inline script; no mode bar,
+// whose per-chart style rules would be inline styles too (the CSV links give the data).
 (function () {
   "use strict";
   function draw() {
@@ -8,7 +9,7 @@
       if (!source || !window.Plotly) { return; }
       var figure = JSON.parse(source.textContent);
       window.Plotly.newPlot(element, figure.data, figure.layout, {
-        responsive: true, displaylogo: false, modeBarButtonsToRemove: ["sendDataToCloud"]
+        responsive: true, displayModeBar: false
       });
     });
   }
