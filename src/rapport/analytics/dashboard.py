@@ -16,6 +16,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from rapport.analytics.absorb import absorb_events
 from rapport.analytics.metrics import Counts, Metrics, Money, campaign_counts
 from rapport.analytics.models import HourlyRollup, LocalOpenHour, SnapshotRow
 from rapport.campaigns.models import Campaign
@@ -198,12 +199,15 @@ def _ranked(since: dt.datetime) -> tuple[Metrics, list[Ranked], list[Ranked], tu
 
 
 def overview(days: int = 30, *, now: dt.datetime | None = None) -> Overview:
+    """The dashboard's figures for the last ``days`` (30 or 90), events absorbed first."""
+    absorb_events()
     now = now or timezone.now()
     days = days if days in PERIODS else PERIODS[0]
     since = (now - dt.timedelta(days=days - 1)).date()
     start = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
     totals, best, worst, revenue = _ranked(start)
     grid = heatmap(since)
+    ninety = grid if days == 90 else None
     return Overview(
         days=days,
         since=since,
@@ -213,7 +217,7 @@ def overview(days: int = 30, *, now: dt.datetime | None = None) -> Overview:
         best=best,
         worst=worst,
         heatmap=grid,
-        suggestion=suggest_window(now=now),
+        suggestion=suggest_window(now=now, grid=ninety),
     )
 
 

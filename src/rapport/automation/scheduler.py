@@ -67,9 +67,17 @@ def read_bounce_mailbox(now: dt.datetime) -> None:
         task.enqueue()
 
 
+def refresh_analytics(now: dt.datetime) -> None:
+    """Absorb new opens and clicks into the report rollups; retake live campaigns' counts."""
+    from rapport.analytics.services import refresh_analytics as refresh  # noqa: PLC0415
+
+    refresh(now)
+
+
 JOBS = [
     PeriodicJob("dispatch campaigns", dt.timedelta(minutes=1), dispatch_campaigns),
     PeriodicJob("read bounces", dt.timedelta(minutes=5), read_bounce_mailbox),
+    PeriodicJob("refresh analytics", dt.timedelta(minutes=1), refresh_analytics),
     PeriodicJob("rescore RFM", dt.timedelta(hours=24), rescore_rfm),
     PeriodicJob("prune finished tasks", dt.timedelta(hours=1), prune_finished_tasks),
     PeriodicJob("prune import files", dt.timedelta(hours=6), prune_import_files),

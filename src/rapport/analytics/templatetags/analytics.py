@@ -9,6 +9,7 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 from django.template.defaultfilters import floatformat
 from django.utils.formats import number_format
 from django.utils.html import format_html_join
+from django.utils.translation import gettext as _
 
 from rapport.analytics.staticfiles import plotly_inline_style_ids
 
@@ -47,3 +48,10 @@ def signed_points(value: float | None) -> str:
 def plotly_style_guards() -> str:
     """Empty elements with the ids of the styles plotly.js would otherwise insert inline."""
     return format_html_join("\n", '<meta id="{}">', ((i,) for i in plotly_inline_style_ids()))
+
+
+@register.filter
+def weekday_names(days: tuple[int, ...]) -> str:
+    """(1, 2, 3) -> "Tue, Wed, Thu" in the page's language."""
+    names = [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")]
+    return ", ".join(str(names[day]) for day in days)
