@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python bench/render.py $(RENDER_BENCH_ARGS)
 	$(BIN)/python bench/recommend.py $(RECOMMEND_BENCH_ARGS)
 	$(BIN)/python bench/send.py $(SEND_BENCH_ARGS)
+	$(BIN)/python bench/report.py $(REPORT_BENCH_ARGS)
 	$(BIN)/python bench/mime_build.py
 	$(BIN)/python bench/dkim_sign.py
 

@@ -92,3 +92,14 @@ def test_plotly_is_served_from_the_installed_package(client: Client) -> None:
     assert response.status_code == 200
     head = b"".join(response.streaming_content)[:200]  # type: ignore[attr-defined]
     assert b"plotly.js v" in head
+
+
+def test_the_report_speaks_chinese(client_for: Callable[[str], Client]) -> None:
+    spring = make_spring()
+
+    page = client_for(Role.VIEWER, language="zh-hans").get(
+        f"/campaigns/{spring.campaign}/report/"
+    ).content.decode()
+
+    assert "报告：Spring" in page
+    assert "打开率" in page and "与以往活动对比" in page
