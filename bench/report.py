@@ -37,8 +37,18 @@ sys.path.insert(0, str(ROOT))
 LINKS = [f"https://shop.example.com/p/{i}" for i in range(12)]
 DEVICES = ["desktop", "mobile", "mobile", "tablet", "unknown"]
 CLIENTS = ["Apple Mail", "Gmail", "Outlook", "QQ Mail", "Thunderbird", "Yahoo Mail"]
-DOMAINS = ["gmail.com", "qq.com", "163.com", "outlook.com", "yahoo.com", "example.cn",
-           "icloud.com", "126.com", "hotmail.com", "foxmail.com"]  # fmt: skip
+DOMAINS = [
+    "gmail.com",
+    "qq.com",
+    "163.com",
+    "outlook.com",
+    "yahoo.com",
+    "example.cn",
+    "icloud.com",
+    "126.com",
+    "hotmail.com",
+    "foxmail.com",
+]
 ZONES = ["Asia/Shanghai", "America/New_York", "Europe/Berlin", ""]
 PREVIOUS = 10
 START = dt.datetime(2026, 9, 1, 2, 0, tzinfo=dt.UTC)
@@ -109,18 +119,64 @@ def _build(events: int) -> dict[str, Any]:
     with transaction.atomic():
         _copy(
             "crm_contact",
-            ["id", "email", "given_name", "family_name", "honorific", "search_name", "phone",
-             "birthday_year_known", "locale", "timezone", "country", "region", "city", "audience",
-             "interests", "tags", "custom", "status", "consent_source", "consent_at",
-             "personalisation", "source", "has_ordered", "created_at", "updated_at"],
+            [
+                "id",
+                "email",
+                "given_name",
+                "family_name",
+                "honorific",
+                "search_name",
+                "phone",
+                "birthday_year_known",
+                "locale",
+                "timezone",
+                "country",
+                "region",
+                "city",
+                "audience",
+                "interests",
+                "tags",
+                "custom",
+                "status",
+                "consent_source",
+                "consent_at",
+                "personalisation",
+                "source",
+                "has_ordered",
+                "created_at",
+                "updated_at",
+            ],
             (
-                (first_id + i, f"person{first_id + i}@{DOMAINS[i % len(DOMAINS)]}", "Wei",
-                 "Zhang", "", "wei zhang", "", True, "zh-hans", ZONES[i % len(ZONES)], "CN", "",
-                 "Shanghai", "b2c", "[]", "[]", "{}", "subscribed", "bench",
-                 START - dt.timedelta(days=rng.randint(1, 120)), True, "bench", False, now, now)
+                (
+                    first_id + i,
+                    f"person{first_id + i}@{DOMAINS[i % len(DOMAINS)]}",
+                    "Wei",
+                    "Zhang",
+                    "",
+                    "wei zhang",
+                    "",
+                    True,
+                    "zh-hans",
+                    ZONES[i % len(ZONES)],
+                    "CN",
+                    "",
+                    "Shanghai",
+                    "b2c",
+                    "[]",
+                    "[]",
+                    "{}",
+                    "subscribed",
+                    "bench",
+                    START - dt.timedelta(days=rng.randint(1, 120)),
+                    True,
+                    "bench",
+                    False,
+                    now,
+                    now,
+                )
                 for i in range(contacts)
             ),
-        )  # fmt: skip
+        )
     template = Template.objects.order_by("pk").first()
     assert template is not None
     campaigns = []
@@ -128,10 +184,13 @@ def _build(events: int) -> dict[str, Any]:
         started = START - dt.timedelta(days=7 * (PREVIOUS - n))
         campaigns.append(
             Campaign.objects.create(
-                name=f"Bench broadcast {n}", template=template, state=CampaignState.SENT,
-                started_at=started, finished_at=started + dt.timedelta(hours=1),
+                name=f"Bench broadcast {n}",
+                template=template,
+                state=CampaignState.SENT,
+                started_at=started,
+                finished_at=started + dt.timedelta(hours=1),
             ).pk
-        )  # fmt: skip
+        )
     target = campaigns[-1]
     ids = list(range(first_id, first_id + contacts))
     audiences = {c: ids[: min(contacts, 20_000)] for c in campaigns[:-1]} | {target: ids}
@@ -139,15 +198,35 @@ def _build(events: int) -> dict[str, Any]:
     with transaction.atomic():
         _copy(
             "delivery_delivery",
-            ["campaign_id", "contact_id", "state", "due_at", "attempts", "was_capped",
-             "message_id", "response", "updated_at", "sent_at"],
+            [
+                "campaign_id",
+                "contact_id",
+                "state",
+                "due_at",
+                "attempts",
+                "was_capped",
+                "message_id",
+                "response",
+                "updated_at",
+                "sent_at",
+            ],
             (
-                (c, pk, "failed" if pk % 97 == 0 else "sent", START, 1, pk % 50 == 0, "",
-                 "250 ok", now, START)
+                (
+                    c,
+                    pk,
+                    "failed" if pk % 97 == 0 else "sent",
+                    START,
+                    1,
+                    pk % 50 == 0,
+                    "",
+                    "250 ok",
+                    now,
+                    START,
+                )
                 for c, audience in audiences.items()
                 for pk in audience
             ),
-        )  # fmt: skip
+        )
     print(f"writing {events:,} events…", file=sys.stderr)
     per_recipient = 0.9 * events / contacts
     with transaction.atomic():
@@ -182,16 +261,25 @@ def _events(
                 at = START + dt.timedelta(hours=min(rng.expovariate(1 / 14), 24 * 13))
                 clicked = rng.random() < 0.25
                 bot = rng.random() < 0.12
-                data: dict[str, Any] = {"delivery": 0, "device": rng.choice(DEVICES),
-                                        "client": rng.choice(CLIENTS)}  # fmt: skip
+                data: dict[str, Any] = {
+                    "delivery": 0,
+                    "device": rng.choice(DEVICES),
+                    "client": rng.choice(CLIENTS),
+                }
                 if clicked:
                     link = rng.randrange(len(LINKS))
                     data |= {"link": link + 1, "url": LINKS[link], "scanner": bot}
                 else:
                     data["machine"] = bot
                 written += 1
-                yield (contact, "clicked" if clicked else "opened", "", at, campaign,
-                       json.dumps(data))  # fmt: skip
+                yield (
+                    contact,
+                    "clicked" if clicked else "opened",
+                    "",
+                    at,
+                    campaign,
+                    json.dumps(data),
+                )
             if written < total and rng.random() < 0.004:
                 written += 1
                 yield (contact, "unsubscribed", "", START + dt.timedelta(hours=5), campaign, "{}")
@@ -209,12 +297,16 @@ def _p50(action: Callable[[], Any], runs: int) -> float:
 
 def _raw_sql(vendor: str) -> str:
     if vendor == "postgresql":
-        human = ("((type = 'opened' AND NOT COALESCE((data->>'machine')::boolean, false)) "
-                 "OR (type = 'clicked' AND NOT COALESCE((data->>'scanner')::boolean, false)))")  # fmt: skip
+        human = (
+            "((type = 'opened' AND NOT COALESCE((data->>'machine')::boolean, false)) "
+            "OR (type = 'clicked' AND NOT COALESCE((data->>'scanner')::boolean, false)))"
+        )
         clicks = "(type = 'clicked' AND NOT COALESCE((data->>'scanner')::boolean, false))"
     else:
-        human = ("((type = 'opened' AND NOT COALESCE(json_extract(data, '$.machine'), 0)) "
-                 "OR (type = 'clicked' AND NOT COALESCE(json_extract(data, '$.scanner'), 0)))")  # fmt: skip
+        human = (
+            "((type = 'opened' AND NOT COALESCE(json_extract(data, '$.machine'), 0)) "
+            "OR (type = 'clicked' AND NOT COALESCE(json_extract(data, '$.scanner'), 0)))"
+        )
         clicks = "(type = 'clicked' AND NOT COALESCE(json_extract(data, '$.scanner'), 0))"
     return (
         f"SELECT COUNT(DISTINCT CASE WHEN {human} THEN contact_id END), "

@@ -39,29 +39,72 @@ def at(hours: float) -> dt.datetime:
     return T0 + dt.timedelta(hours=hours)
 
 
-def opened(contact: int, campaign: int, hours: float, device: str, client: str,
-           *, machine: bool = False, delivery: int = 0) -> Event:  # fmt: skip
-    data: dict[str, Any] = {"delivery": delivery, "machine": machine, "device": device,
-                            "client": client}  # fmt: skip
-    return Event.objects.create(contact_id=contact, type=EventType.OPENED, occurred_at=at(hours),
-                                campaign_id=campaign, data=data)  # fmt: skip
+def opened(
+    contact: int,
+    campaign: int,
+    hours: float,
+    device: str,
+    client: str,
+    *,
+    machine: bool = False,
+    delivery: int = 0,
+) -> Event:
+    data: dict[str, Any] = {
+        "delivery": delivery,
+        "machine": machine,
+        "device": device,
+        "client": client,
+    }
+    return Event.objects.create(
+        contact_id=contact,
+        type=EventType.OPENED,
+        occurred_at=at(hours),
+        campaign_id=campaign,
+        data=data,
+    )
 
 
-def clicked(contact: int, campaign: int, hours: float, url: str, device: str, client: str,
-            *, scanner: bool = False, link: int | None = None) -> Event:  # fmt: skip
-    data: dict[str, Any] = {"delivery": 0, "link": link if link is not None else 0,
-                            "url": url, "scanner": scanner, "device": device, "client": client}  # fmt: skip
-    return Event.objects.create(contact_id=contact, type=EventType.CLICKED, occurred_at=at(hours),
-                                campaign_id=campaign, data=data)  # fmt: skip
+def clicked(  # noqa: PLR0917 - reads as the event it writes
+    contact: int,
+    campaign: int,
+    hours: float,
+    url: str,
+    device: str,
+    client: str,
+    *,
+    scanner: bool = False,
+    link: int | None = None,
+) -> Event:
+    data: dict[str, Any] = {
+        "delivery": 0,
+        "link": link if link is not None else 0,
+        "url": url,
+        "scanner": scanner,
+        "device": device,
+        "client": client,
+    }
+    return Event.objects.create(
+        contact_id=contact,
+        type=EventType.CLICKED,
+        occurred_at=at(hours),
+        campaign_id=campaign,
+        data=data,
+    )
 
 
 def attributed_order(contact: Contact, campaign: int, total: str, currency: str) -> None:
     order = make_order(contact, total=Decimal(total), currency=currency, placed_at=at(30))
     Event.objects.filter(order=order, type=EventType.ORDERED).update(
         campaign_id=campaign,
-        data={"attribution": {"touch": "click", "touch_event": 0, "rule": "last_touch",
-                              "window_hours": 72}},
-    )  # fmt: skip
+        data={
+            "attribution": {
+                "touch": "click",
+                "touch_event": 0,
+                "rule": "last_touch",
+                "window_hours": 72,
+            }
+        },
+    )
 
 
 def make_spring(name: str = "Spring") -> Spring:
@@ -75,13 +118,30 @@ def make_spring(name: str = "Spring") -> Spring:
     Delivery.objects.filter(pk=deliveries[8]).update(state=DeliveryState.FAILED)
     Delivery.objects.filter(pk=deliveries[9]).update(state=DeliveryState.SKIPPED)
     Delivery.objects.filter(pk=deliveries[6]).update(was_capped=True)
-    Bounce.objects.create(key=f"smtp:{campaign}", kind=BounceKind.HARD, delivery_id=deliveries[8],
-                          campaign_id=campaign, email=emails[8], source="smtp")  # fmt: skip
-    Bounce.objects.create(key=f"imap:{campaign}", kind=BounceKind.SOFT, delivery_id=deliveries[7],
-                          campaign_id=campaign, email=emails[7], source="imap")  # fmt: skip
-    Bounce.objects.create(key=f"imap:{campaign}-delay", kind=BounceKind.DELAYED,
-                          delivery_id=deliveries[7], campaign_id=campaign, email=emails[7],
-                          source="imap")  # fmt: skip
+    Bounce.objects.create(
+        key=f"smtp:{campaign}",
+        kind=BounceKind.HARD,
+        delivery_id=deliveries[8],
+        campaign_id=campaign,
+        email=emails[8],
+        source="smtp",
+    )
+    Bounce.objects.create(
+        key=f"imap:{campaign}",
+        kind=BounceKind.SOFT,
+        delivery_id=deliveries[7],
+        campaign_id=campaign,
+        email=emails[7],
+        source="imap",
+    )
+    Bounce.objects.create(
+        key=f"imap:{campaign}-delay",
+        kind=BounceKind.DELAYED,
+        delivery_id=deliveries[7],
+        campaign_id=campaign,
+        email=emails[7],
+        source="imap",
+    )
     Campaign.objects.filter(pk=campaign).update(
         state=CampaignState.SENT, started_at=T0, finished_at=at(1)
     )
@@ -96,11 +156,13 @@ def make_spring(name: str = "Spring") -> Spring:
     opened(c[4], campaign, 26, "tablet", "Apple Mail")
     clicked(c[4], campaign, 26 + 10 / 60, LINK_A, "tablet", "Apple Mail", link=1)
     clicked(c[4], campaign, 27, LINK_B, "tablet", "Apple Mail", link=2)
-    Event.objects.create(contact_id=c[5], type=EventType.UNSUBSCRIBED, occurred_at=at(4),
-                         campaign_id=campaign)  # fmt: skip
+    Event.objects.create(
+        contact_id=c[5], type=EventType.UNSUBSCRIBED, occurred_at=at(4), campaign_id=campaign
+    )
     opened(c[6], campaign, 1.5, "desktop", "Outlook")
-    Event.objects.create(contact_id=c[6], type=EventType.COMPLAINED, occurred_at=at(6),
-                         campaign_id=campaign)  # fmt: skip
+    Event.objects.create(
+        contact_id=c[6], type=EventType.COMPLAINED, occurred_at=at(6), campaign_id=campaign
+    )
     people = {pk: Contact.objects.get(pk=pk) for pk in c}
     attributed_order(people[c[0]], campaign, "100.00", "CNY")
     attributed_order(people[c[4]], campaign, "50.00", "USD")

@@ -59,12 +59,22 @@ raw_events = st.builds(
 
 def _event(pk: int, raw: Raw, contacts: list[int]) -> Event:
     flag = "machine" if raw.kind == EventType.OPENED else "scanner"
-    data: dict[str, Any] = {"delivery": 1, flag: raw.bot, "device": raw.device,
-                            "client": raw.client}  # fmt: skip
+    data: dict[str, Any] = {
+        "delivery": 1,
+        flag: raw.bot,
+        "device": raw.device,
+        "client": raw.client,
+    }
     if raw.kind == EventType.CLICKED:
         data |= {"link": raw.link, "url": f"https://example.com/{raw.link}"}
-    return Event(pk=pk, contact_id=contacts[raw.contact], type=raw.kind, campaign_id=raw.campaign,
-                 occurred_at=T0 + dt.timedelta(minutes=raw.minutes), data=data)  # fmt: skip
+    return Event(
+        pk=pk,
+        contact_id=contacts[raw.contact],
+        type=raw.kind,
+        campaign_id=raw.campaign,
+        occurred_at=T0 + dt.timedelta(minutes=raw.minutes),
+        data=data,
+    )
 
 
 def _hour(moment: dt.datetime) -> dt.datetime:
@@ -86,7 +96,9 @@ def recount(contacts: dict[int, tuple[str, str]]) -> dict[str, Counter[Any]]:
                 out["links"][(c, link_key(e.data), "scanner_clicks")] += 1
             continue
         name = "opens" if opening else "clicks"
-        device = e.data["device"] if e.data["device"] in ("desktop", "mobile", "tablet") else "unknown"
+        device = (
+            e.data["device"] if e.data["device"] in ("desktop", "mobile", "tablet") else "unknown"
+        )
         client = e.data["client"] or "unknown"
         domain = contacts[e.contact_id][0]
         out["campaign"][(c, name)] += 1
@@ -99,7 +111,11 @@ def recount(contacts: dict[int, tuple[str, str]]) -> dict[str, Counter[Any]]:
     for (c, contact), events in people.items():
         first = min(events, key=lambda e: e.occurred_at)  # ties: the earliest id
         clicks = [e for e in events if e.type == EventType.CLICKED]
-        device = first.data["device"] if first.data["device"] in ("desktop", "mobile", "tablet") else "unknown"
+        device = (
+            first.data["device"]
+            if first.data["device"] in ("desktop", "mobile", "tablet")
+            else "unknown"
+        )
         client = first.data["client"] or "unknown"
         domain, zone = contacts[contact]
         out["campaign"][(c, "openers")] += 1
@@ -147,7 +163,9 @@ def people(db: None) -> dict[int, tuple[str, str]]:
     return made
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     # Distinct times: two events of one person in the same instant are ordered by arrival.
     events=st.lists(raw_events, min_size=1, max_size=40, unique_by=lambda raw: raw.minutes),
@@ -162,8 +180,17 @@ def test_rollups_equal_a_recount_whatever_the_arrival_order(
     cuts: list[int],
     chunk: int,
 ) -> None:
-    for model in (Event, AbsorbState, PendingGap, EngagementFact, CampaignRollup, HourlyRollup,
-                  LinkRollup, BreakdownRollup, LocalOpenHour):  # fmt: skip
+    for model in (
+        Event,
+        AbsorbState,
+        PendingGap,
+        EngagementFact,
+        CampaignRollup,
+        HourlyRollup,
+        LinkRollup,
+        BreakdownRollup,
+        LocalOpenHour,
+    ):
         model.objects.all().delete()
     contacts = list(people)
     made = [_event(pk, raw, contacts) for pk, raw in enumerate(events, start=1)]

@@ -21,7 +21,7 @@ from rapport.campaigns.models import Campaign, CampaignState
 from rapport.content.models import Workspace
 from rapport.crm.models import Contact, Event, EventType
 from rapport.delivery.models import Delivery, DeliveryState
-from tests.analytics.fixture import T0, at, clicked, make_spring, opened
+from tests.analytics.fixture import T0, clicked, make_spring, opened
 from tests.factories import started_campaign
 
 pytestmark = pytest.mark.django_db
@@ -120,7 +120,9 @@ def _campaign_with(name: str, openers: int, clickers: int) -> int:
     yesterday = timezone.now() - dt.timedelta(days=1)
     emails = [f"{name}{i}@example.com" for i in range(MIN_DELIVERED)]
     campaign = started_campaign(emails, name=name)
-    Delivery.objects.filter(campaign_id=campaign).update(state=DeliveryState.SENT, sent_at=yesterday)
+    Delivery.objects.filter(campaign_id=campaign).update(
+        state=DeliveryState.SENT, sent_at=yesterday
+    )
     Campaign.objects.filter(pk=campaign).update(state=CampaignState.SENT, started_at=yesterday)
     contacts = list(Contact.objects.filter(email__startswith=name).values_list("pk", flat=True))
     for i, contact in enumerate(contacts[:openers]):
@@ -131,8 +133,11 @@ def _campaign_with(name: str, openers: int, clickers: int) -> int:
 
 
 def test_best_and_worst_campaigns_by_click_rate(client_for: Callable[[str], Client]) -> None:
-    good, fair, poor = (_campaign_with("good", 30, 10), _campaign_with("fair", 20, 5),
-                        _campaign_with("poor", 10, 0))  # fmt: skip
+    good, fair, poor = (
+        _campaign_with("good", 30, 10),
+        _campaign_with("fair", 20, 5),
+        _campaign_with("poor", 10, 0),
+    )
 
     view = overview(30)
 
@@ -140,7 +145,7 @@ def test_best_and_worst_campaigns_by_click_rate(client_for: Callable[[str], Clie
     assert view.worst == []  # three campaigns all fit among the best five
     assert view.best[0].metrics.click_rate == pytest.approx(10 / 50)
     page = client_for(Role.VIEWER).get("/?days=90").content.decode()
-    assert f'/campaigns/{good}/report/' in page
+    assert f"/campaigns/{good}/report/" in page
     assert Event.objects.filter(type=EventType.CLICKED).count() == 15
 
 

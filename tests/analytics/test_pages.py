@@ -37,8 +37,10 @@ def test_every_role_reads_the_report(role: str, client_for: Callable[[str], Clie
 
 def test_anonymous_visitors_go_to_the_login_page(client: Client) -> None:
     spring = make_spring()
-    for url in (f"/campaigns/{spring.campaign}/report/",
-                f"/campaigns/{spring.campaign}/report/links.csv"):  # fmt: skip
+    for url in (
+        f"/campaigns/{spring.campaign}/report/",
+        f"/campaigns/{spring.campaign}/report/links.csv",
+    ):
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith("/login/")
@@ -52,8 +54,10 @@ def test_every_table_exports_as_csv(client_for: Callable[[str], Client]) -> None
     domains = _csv(client.get(f"/campaigns/{spring.campaign}/report/domains.csv"))
 
     assert links[0] == ["url", "clicks", "share", "scanner_clicks"]
-    assert links[1:] == [["https://shop.example.com/lenses", "2", "0.5000", "0"],
-                         ["https://shop.example.com/spring", "2", "0.5000", "1"]]  # fmt: skip
+    assert links[1:] == [
+        ["https://shop.example.com/lenses", "2", "0.5000", "0"],
+        ["https://shop.example.com/spring", "2", "0.5000", "1"],
+    ]
     assert domains[1] == ["gmail.com", "6", "0", "6", "4", "3", "0.6667", "0.5000"]
     for table in ("summary", "hourly", "devices", "clients", "segments", "comparison"):
         response = client.get(f"/campaigns/{spring.campaign}/report/{table}.csv")
@@ -74,15 +78,24 @@ def test_an_unknown_table_is_named_in_the_404(client_for: Callable[[str], Client
 def test_cells_that_look_like_formulas_are_defused(client_for: Callable[[str], Client]) -> None:
     spring = make_spring()
     Event.objects.filter(type="clicked", data__link=2).update(
-        data={"link": 2, "url": "=HYPERLINK(\"http://evil.example\")", "device": "desktop",
-              "client": "+cmd", "scanner": False}  # fmt: skip
+        data={
+            "link": 2,
+            "url": '=HYPERLINK("http://evil.example")',
+            "device": "desktop",
+            "client": "+cmd",
+            "scanner": False,
+        }
     )
 
     rows = _csv(client_for(Role.VIEWER).get(f"/campaigns/{spring.campaign}/report/links.csv"))
 
-    assert rows[1][0] == "'=HYPERLINK(\"http://evil.example\")"
+    assert rows[1][0] == '\'=HYPERLINK("http://evil.example")'
     assert [safe_cell(v) for v in ("-1+2", "@SUM(A1)", "\tx", "plain", 3)] == [
-        "'-1+2", "'@SUM(A1)", "'\tx", "plain", 3
+        "'-1+2",
+        "'@SUM(A1)",
+        "'\tx",
+        "plain",
+        3,
     ]
 
 
@@ -97,9 +110,11 @@ def test_plotly_is_served_from_the_installed_package(client: Client) -> None:
 def test_the_report_speaks_chinese(client_for: Callable[[str], Client]) -> None:
     spring = make_spring()
 
-    page = client_for(Role.VIEWER, language="zh-hans").get(
-        f"/campaigns/{spring.campaign}/report/"
-    ).content.decode()
+    page = (
+        client_for(Role.VIEWER, language="zh-hans")
+        .get(f"/campaigns/{spring.campaign}/report/")
+        .content.decode()
+    )
 
     assert "报告：Spring" in page
     assert "打开率" in page and "与以往活动对比" in page

@@ -105,8 +105,10 @@ def test_the_api_answers_the_same_numbers() -> None:
     assert body["counts"]["delivered"] == 7
     assert body["counts"]["bounced"] == 2
     assert body["rates"]["click_to_open"] == pytest.approx(0.6)
-    assert body["revenue"] == [{"currency": "CNY", "amount": "100.00"},
-                               {"currency": "USD", "amount": "70.00"}]  # fmt: skip
+    assert body["revenue"] == [
+        {"currency": "CNY", "amount": "100.00"},
+        {"currency": "USD", "amount": "70.00"},
+    ]
     assert body["tables"]["links"]["columns"] == ["url", "clicks", "share", "scanner_clicks"]
     assert [row[0] for row in body["tables"]["links"]["rows"]] == [LINK_B, LINK_A]
 

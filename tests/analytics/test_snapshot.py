@@ -36,8 +36,14 @@ def test_a_final_snapshot_is_retaken_when_a_bounce_comes_back() -> None:
     before = metrics_for([spring.campaign]).counts
     assert DeliverySnapshot.objects.get(campaign_id=spring.campaign).final
 
-    Bounce.objects.create(key="late", kind=BounceKind.HARD, delivery_id=spring.deliveries[0],
-                          campaign_id=spring.campaign, email="c0@gmail.com", source="imap")  # fmt: skip
+    Bounce.objects.create(
+        key="late",
+        kind=BounceKind.HARD,
+        delivery_id=spring.deliveries[0],
+        campaign_id=spring.campaign,
+        email="c0@gmail.com",
+        source="imap",
+    )
     after = metrics_for([spring.campaign]).counts
 
     assert (before.delivered, after.delivered) == (7, 6)

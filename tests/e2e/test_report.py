@@ -27,7 +27,9 @@ def test_a_campaign_report_draws_its_charts(
     problems: list[str] = []
     page.on(
         "console",
-        lambda m: problems.append(f"{m.text} at {m.location}") if m.type in ("error", "warning") else None,
+        lambda m: (
+            problems.append(f"{m.text} at {m.location}") if m.type in ("error", "warning") else None
+        ),
     )
     page.on("pageerror", lambda error: problems.append(str(error)))
 

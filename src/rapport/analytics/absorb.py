@@ -133,7 +133,10 @@ def link_key(data: dict[str, Any]) -> str:
     link = data.get("link")
     if isinstance(link, int) or (isinstance(link, str) and link.isdigit()):
         return str(link)
-    return "u:" + hashlib.sha1(str(data.get("url", "")).encode(), usedforsecurity=False).hexdigest()[:38]
+    return (
+        "u:"
+        + hashlib.sha1(str(data.get("url", "")).encode(), usedforsecurity=False).hexdigest()[:38]
+    )
 
 
 def _device(data: dict[str, Any]) -> str:
@@ -262,9 +265,7 @@ def _load_facts(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], _Fact]:
     facts: dict[tuple[int, int], _Fact] = {}
     for campaign_id, contact_ids in contacts_of.items():
         for batch in _batches(sorted(contact_ids)):
-            for row in EngagementFact.objects.filter(
-                campaign_id=campaign_id, contact_id__in=batch
-            ):
+            for row in EngagementFact.objects.filter(campaign_id=campaign_id, contact_id__in=batch):
                 facts[(row.campaign_id, row.contact_id)] = _Fact(
                     campaign_id=row.campaign_id,
                     contact_id=row.contact_id,
@@ -294,11 +295,13 @@ def _contacts(contact_ids: set[int]) -> dict[int, tuple[str, str]]:
 
 
 def _absorb(events: QuerySet[Event]) -> int:
-    rows = list(
-        _relevant(events)
+    rows = [
+        (kind, campaign_id, contact_id, at, data)
+        for kind, campaign_id, contact_id, at, data in _relevant(events)
         .order_by("pk")
         .values_list("type", "campaign_id", "contact_id", "occurred_at", "data")
-    )
+        if campaign_id is not None  # (filtered in SQL; this tells the type checker)
+    ]
     pairs = {(campaign_id, contact_id) for _, campaign_id, contact_id, _, _ in rows}
     facts = _load_facts(pairs)
     contacts = _contacts({contact for pair in pairs - facts.keys() for contact in pair[1:]})
@@ -316,9 +319,15 @@ def _absorb(events: QuerySet[Event]) -> int:
 
 
 _FACT_FIELDS = [
-    "first_open_at", "first_click_at", "opens", "clicks", "machine_opens", "scanner_clicks",
-    "device", "client",
-]  # fmt: skip
+    "first_open_at",
+    "first_click_at",
+    "opens",
+    "clicks",
+    "machine_opens",
+    "scanner_clicks",
+    "device",
+    "client",
+]
 
 
 _FACT_COLUMNS = ["campaign_id", "contact_id", "domain", "timezone", *_FACT_FIELDS]
@@ -336,9 +345,20 @@ def _write_facts(facts: Iterable[_Fact]) -> None:
     )
     moment = connection.ops.adapt_datetimefield_value
     rows = [
-        (f.campaign_id, f.contact_id, f.domain, f.timezone, moment(f.first_open_at),
-         moment(f.first_click_at), f.opens, f.clicks, f.machine_opens, f.scanner_clicks,
-         f.device, f.client)  # fmt: skip
+        (
+            f.campaign_id,
+            f.contact_id,
+            f.domain,
+            f.timezone,
+            moment(f.first_open_at),
+            moment(f.first_click_at),
+            f.opens,
+            f.clicks,
+            f.machine_opens,
+            f.scanner_clicks,
+            f.device,
+            f.client,
+        )
         for f in facts
     ]
     with connection.cursor() as cursor:

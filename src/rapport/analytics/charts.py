@@ -35,11 +35,16 @@ def _column(table: Table, name: str) -> list[Any]:
 
 def hourly_figure(table: Table) -> Figure:
     hours = _column(table, "hour")
-    lines = (("opens", _("Opens")), ("clicks", _("Clicks")),
-             ("machine_opens", _("Machine opens")))  # fmt: skip
+    lines = (("opens", _("Opens")), ("clicks", _("Clicks")), ("machine_opens", _("Machine opens")))
     data = [
-        {"type": "scatter", "mode": "lines", "name": label, "x": hours, "y": _column(table, name),
-         **({"line": {"dash": "dot"}} if name == "machine_opens" else {})}  # fmt: skip
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": label,
+            "x": hours,
+            "y": _column(table, name),
+            **({"line": {"dash": "dot"}} if name == "machine_opens" else {}),
+        }
         for name, label in lines
     ]
     return {"data": data, "layout": _layout(xaxis={"title": {"text": _("Hours after sending")}})}
@@ -48,43 +53,91 @@ def hourly_figure(table: Table) -> Figure:
 def share_figure(table: Table) -> Figure:
     """Openers per device (or client), as bars: easier to compare than a pie."""
     labels = [str(row[0]) for row in table.rows]
-    data = [{"type": "bar", "name": _("Openers"), "x": labels, "y": _column(table, "openers")},
-            {"type": "bar", "name": _("Clickers"), "x": labels, "y": _column(table, "clickers")}]  # fmt: skip
+    data = [
+        {"type": "bar", "name": _("Openers"), "x": labels, "y": _column(table, "openers")},
+        {"type": "bar", "name": _("Clickers"), "x": labels, "y": _column(table, "clickers")},
+    ]
     return {"data": data, "layout": _layout(barmode="group", height=260)}
 
 
 def daily_figure(series: list[Day]) -> Figure:
     days = [d.day.isoformat() for d in series]
     data = [
-        {"type": "bar", "name": _("Sent"), "x": days, "y": [d.sent for d in series],
-         "marker": {"color": "#c7d2fe"}},
-        {"type": "scatter", "mode": "lines", "name": _("Opened"), "x": days,
-         "y": [d.openers for d in series]},
-        {"type": "scatter", "mode": "lines", "name": _("Clicked"), "x": days,
-         "y": [d.clickers for d in series]},
-        {"type": "scatter", "mode": "lines", "name": _("Orders from email"), "x": days,
-         "y": [d.orders for d in series]},
-    ]  # fmt: skip
+        {
+            "type": "bar",
+            "name": _("Sent"),
+            "x": days,
+            "y": [d.sent for d in series],
+            "marker": {"color": "#c7d2fe"},
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": _("Opened"),
+            "x": days,
+            "y": [d.openers for d in series],
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": _("Clicked"),
+            "x": days,
+            "y": [d.clickers for d in series],
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": _("Orders from email"),
+            "x": days,
+            "y": [d.orders for d in series],
+        },
+    ]
     return {"data": data, "layout": _layout()}
 
 
 def growth_figure(series: list[Day]) -> Figure:
     days = [d.day.isoformat() for d in series]
     data = [
-        {"type": "bar", "name": _("Subscribed"), "x": days, "y": [d.gained for d in series],
-         "marker": {"color": "#16a34a"}},
-        {"type": "bar", "name": _("Unsubscribed, bounced or complained"), "x": days,
-         "y": [-d.lost for d in series], "marker": {"color": "#dc2626"}},
-        {"type": "scatter", "mode": "lines", "name": _("Net growth"), "x": days,
-         "y": [d.growth for d in series]},
-    ]  # fmt: skip
+        {
+            "type": "bar",
+            "name": _("Subscribed"),
+            "x": days,
+            "y": [d.gained for d in series],
+            "marker": {"color": "#16a34a"},
+        },
+        {
+            "type": "bar",
+            "name": _("Unsubscribed, bounced or complained"),
+            "x": days,
+            "y": [-d.lost for d in series],
+            "marker": {"color": "#dc2626"},
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": _("Net growth"),
+            "x": days,
+            "y": [d.growth for d in series],
+        },
+    ]
     return {"data": data, "layout": _layout(barmode="relative", height=260)}
 
 
 def heatmap_figure(grid: list[list[int]]) -> Figure:
     names = [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")]
-    data = [{"type": "heatmap", "z": grid, "x": list(range(24)), "y": names,
-             "colorscale": "Blues", "hovertemplate": "%{y} %{x}:00 · %{z}<extra></extra>"}]  # fmt: skip
-    layout = _layout(height=280, xaxis={"title": {"text": _("Local hour")}, "dtick": 2},
-                     yaxis={"autorange": "reversed"})  # fmt: skip
+    data = [
+        {
+            "type": "heatmap",
+            "z": grid,
+            "x": list(range(24)),
+            "y": names,
+            "colorscale": "Blues",
+            "hovertemplate": "%{y} %{x}:00 · %{z}<extra></extra>",
+        }
+    ]
+    layout = _layout(
+        height=280,
+        xaxis={"title": {"text": _("Local hour")}, "dtick": 2},
+        yaxis={"autorange": "reversed"},
+    )
     return {"data": data, "layout": layout}

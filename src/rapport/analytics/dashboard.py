@@ -134,8 +134,15 @@ def _series(since: dt.date, today: dt.date) -> list[Day]:
     )
     days = [since + dt.timedelta(days=i) for i in range((today - since).days + 1)]
     return [
-        Day(day=d, sent=sent[d], openers=openers[d], clickers=clickers[d], orders=orders[d],
-            gained=gained[d], lost=lost[d])  # fmt: skip
+        Day(
+            day=d,
+            sent=sent[d],
+            openers=openers[d],
+            clickers=clickers[d],
+            orders=orders[d],
+            gained=gained[d],
+            lost=lost[d],
+        )
         for d in days
     ]
 
@@ -181,9 +188,7 @@ def suggest_window(
 
 
 def _ranked(since: dt.datetime) -> tuple[Metrics, list[Ranked], list[Ranked], tuple[Money, ...]]:
-    campaigns = dict(
-        Campaign.objects.filter(started_at__gte=since).values_list("pk", "name")
-    )
+    campaigns = dict(Campaign.objects.filter(started_at__gte=since).values_list("pk", "name"))
     counts, as_of = campaign_counts(list(campaigns))
     total = sum(counts.values(), Counts())
     judged = [
@@ -191,8 +196,7 @@ def _ranked(since: dt.datetime) -> tuple[Metrics, list[Ranked], list[Ranked], tu
         for pk, c in counts.items()
         if c.delivered >= MIN_DELIVERED
     ]
-    judged.sort(key=lambda r: (r.metrics.click_rate or 0, r.metrics.open_rate or 0),
-                reverse=True)  # fmt: skip
+    judged.sort(key=lambda r: (r.metrics.click_rate or 0, r.metrics.open_rate or 0), reverse=True)
     best = judged[:RANKED]
     worst = [r for r in reversed(judged[-RANKED:]) if r not in best]
     return Metrics(counts=total, as_of=as_of), best, worst, total.revenue

@@ -141,8 +141,15 @@ class Metrics:
             for m in self.counts.revenue
         )
 
-    RATES = ("open_rate", "click_rate", "click_to_open", "conversion_rate", "bounce_rate",
-             "unsubscribe_rate", "complaint_rate")  # fmt: skip
+    RATES = (
+        "open_rate",
+        "click_rate",
+        "click_to_open",
+        "conversion_rate",
+        "bounce_rate",
+        "unsubscribe_rate",
+        "complaint_rate",
+    )
 
     def rates(self) -> dict[str, float | None]:
         return {name: getattr(self, name) for name in self.RATES}
@@ -193,7 +200,8 @@ def campaign_counts(campaign_ids: Sequence[int]) -> tuple[dict[int, Counts], dt.
         .annotate(n=Count("contact_id", distinct=True))
         .values_list("campaign_id", "type", "n")
     ):
-        people[campaign_id][kind] = n
+        if campaign_id is not None:
+            people[campaign_id][kind] = n
     orders: defaultdict[int, int] = defaultdict(int)
     revenue: defaultdict[int, dict[str, Decimal]] = defaultdict(dict)
     for campaign_id, currency, n, total in (
@@ -202,6 +210,8 @@ def campaign_counts(campaign_ids: Sequence[int]) -> tuple[dict[int, Counts], dt.
         .annotate(n=Count("order_id", distinct=True), total=Sum("order__total"))
         .values_list("campaign_id", "order__currency", "n", "total")
     ):
+        if campaign_id is None:
+            continue
         orders[campaign_id] += n
         revenue[campaign_id][currency] = (total or Decimal(0)).quantize(CENTS)
     result = {}

@@ -94,21 +94,32 @@ def _summary(metrics: Metrics) -> Table:
         ("clicks", str(_("Clicks (all, humans)")), c.clicks, None),
         ("machine_opens", str(_("Machine opens (not counted)")), c.machine_opens, None),
         ("scanner_clicks", str(_("Scanner clicks (not counted)")), c.scanner_clicks, None),
-        ("converted", str(_("Converted (people who ordered)")), c.converted,
-         metrics.conversion_rate),
+        (
+            "converted",
+            str(_("Converted (people who ordered)")),
+            c.converted,
+            metrics.conversion_rate,
+        ),
         ("orders", str(_("Orders")), c.orders, None),
         ("unsubscribed", str(_("Unsubscribed")), c.unsubscribed, metrics.unsubscribe_rate),
         ("complained", str(_("Complaints")), c.complained, metrics.complaint_rate),
         ("capped", str(_("Held by a frequency cap")), c.capped, None),
         ("skipped", str(_("Skipped")), c.skipped, None),
         ("pending", str(_("Not sent yet")), c.pending, None),
-    ]  # fmt: skip
+    ]
     for money in c.revenue:
-        rows.append((f"revenue_{money.currency}", f"{_('Revenue')} {money.currency}",
-                     money.amount, None))  # fmt: skip
+        rows.append(
+            (f"revenue_{money.currency}", f"{_('Revenue')} {money.currency}", money.amount, None)
+        )
     for money in metrics.revenue_per_email:
-        rows.append((f"revenue_per_email_{money.currency}",
-                     f"{_('Revenue per email delivered')} {money.currency}", money.amount, None))  # fmt: skip
+        rows.append(
+            (
+                f"revenue_per_email_{money.currency}",
+                f"{_('Revenue per email delivered')} {money.currency}",
+                money.amount,
+                None,
+            )
+        )
     return Table(
         name="summary",
         title=_("Summary"),
@@ -135,18 +146,38 @@ def _hourly(campaign_ids: Sequence[int]) -> Table:
         offset = max(int((row.hour - start).total_seconds() // 3600), 0)
         if offset >= HOURS_SHOWN:
             continue
-        values = (row.opens, row.clicks, row.openers, row.clickers, row.machine_opens,
-                  row.scanner_clicks)  # fmt: skip
+        values = (
+            row.opens,
+            row.clicks,
+            row.openers,
+            row.clickers,
+            row.machine_opens,
+            row.scanner_clicks,
+        )
         by_offset[offset] = [a + b for a, b in zip(by_offset[offset], values, strict=True)]
     last = max(by_offset, default=-1)
     table_rows: list[tuple[Cell, ...]] = [(h, *by_offset[h]) for h in range(last + 1)]
     return Table(
         name="hourly",
         title=_("Hour by hour after sending"),
-        columns=("hour", "opens", "clicks", "openers", "clickers", "machine_opens",
-                 "scanner_clicks"),  # fmt: skip
-        headers=(_("Hour after sending"), _("Opens"), _("Clicks"), _("New openers"),
-                 _("New clickers"), _("Machine opens"), _("Scanner clicks")),  # fmt: skip
+        columns=(
+            "hour",
+            "opens",
+            "clicks",
+            "openers",
+            "clickers",
+            "machine_opens",
+            "scanner_clicks",
+        ),
+        headers=(
+            _("Hour after sending"),
+            _("Opens"),
+            _("Clicks"),
+            _("New openers"),
+            _("New clickers"),
+            _("Machine opens"),
+            _("Scanner clicks"),
+        ),
         rows=table_rows,
     )
 
@@ -174,9 +205,11 @@ def _breakdown(campaign_ids: Sequence[int], dimension: Dimension) -> list[tuple[
         BreakdownRollup.objects.filter(campaign_id__in=campaign_ids, dimension=dimension)
         .values("value")
         .annotate(
-            openers=Sum("openers"), clickers=Sum("clickers"), opens=Sum("opens"),
+            openers=Sum("openers"),
+            clickers=Sum("clickers"),
+            opens=Sum("opens"),
             clicks=Sum("clicks"),
-        )  # fmt: skip
+        )
         .order_by("-openers", "value")
     )
     return [
@@ -188,15 +221,23 @@ def _breakdown(campaign_ids: Sequence[int], dimension: Dimension) -> list[tuple[
 
 def _engagement_table(campaign_ids: Sequence[int], dimension: Dimension, openers: int) -> Table:
     found = _breakdown(campaign_ids, dimension)
-    titles = {Dimension.DEVICE: (_("Devices"), _("Device")),
-              Dimension.CLIENT: (_("Mail clients"), _("Mail client"))}  # fmt: skip
+    titles = {
+        Dimension.DEVICE: (_("Devices"), _("Device")),
+        Dimension.CLIENT: (_("Mail clients"), _("Mail client")),
+    }
     title, header = titles[dimension]
     return Table(
         name=f"{dimension}s",
         title=title,
         columns=(str(dimension), "openers", "share", "clickers", "opens", "clicks"),
-        headers=(header, _("Openers"), _("Share of openers"), _("Clickers"), _("Opens"),
-                 _("Clicks")),  # fmt: skip
+        headers=(
+            header,
+            _("Openers"),
+            _("Share of openers"),
+            _("Clickers"),
+            _("Opens"),
+            _("Clicks"),
+        ),
         rows=[(value, o, rate(o, openers), c, op, cl) for value, (o, c, op, cl) in found],
     )
 
@@ -217,15 +258,41 @@ def _domains(campaign_ids: Sequence[int]) -> Table:
     for domain, (count, bounced) in sorted(sent.items(), key=lambda i: (i[0] == OTHER, -i[1][0])):
         delivered = count - bounced
         openers, clickers = engaged[domain]
-        rows.append((domain, count, bounced, delivered, openers, clickers,
-                     rate(openers, delivered), rate(clickers, delivered)))  # fmt: skip
+        rows.append(
+            (
+                domain,
+                count,
+                bounced,
+                delivered,
+                openers,
+                clickers,
+                rate(openers, delivered),
+                rate(clickers, delivered),
+            )
+        )
     return Table(
         name="domains",
         title=_("Recipient domains"),
-        columns=("domain", "sent", "bounced", "delivered", "openers", "clickers", "open_rate",
-                 "click_rate"),  # fmt: skip
-        headers=(_("Domain"), _("Sent"), _("Bounced"), _("Delivered"), _("Openers"),
-                 _("Clickers"), _("Open rate"), _("Click rate")),  # fmt: skip
+        columns=(
+            "domain",
+            "sent",
+            "bounced",
+            "delivered",
+            "openers",
+            "clickers",
+            "open_rate",
+            "click_rate",
+        ),
+        headers=(
+            _("Domain"),
+            _("Sent"),
+            _("Bounced"),
+            _("Delivered"),
+            _("Openers"),
+            _("Clickers"),
+            _("Open rate"),
+            _("Click rate"),
+        ),
         rows=rows,
     )
 
@@ -241,15 +308,30 @@ def _segments(campaign_ids: Sequence[int]) -> Table:
     rows: list[tuple[Cell, ...]] = []
     for label, (sent, bounced, openers, clickers) in merged.items():
         delivered = sent - bounced
-        rows.append((label, sent, delivered, openers, clickers, rate(openers, delivered),
-                     rate(clickers, delivered)))  # fmt: skip
+        rows.append(
+            (
+                label,
+                sent,
+                delivered,
+                openers,
+                clickers,
+                rate(openers, delivered),
+                rate(clickers, delivered),
+            )
+        )
     return Table(
         name="segments",
         title=_("Segments (members now)"),
-        columns=("segment", "sent", "delivered", "openers", "clickers", "open_rate",
-                 "click_rate"),  # fmt: skip
-        headers=(_("Segment"), _("Sent"), _("Delivered"), _("Openers"), _("Clickers"),
-                 _("Open rate"), _("Click rate")),  # fmt: skip
+        columns=("segment", "sent", "delivered", "openers", "clickers", "open_rate", "click_rate"),
+        headers=(
+            _("Segment"),
+            _("Sent"),
+            _("Delivered"),
+            _("Openers"),
+            _("Clickers"),
+            _("Open rate"),
+            _("Click rate"),
+        ),
         rows=rows,
     )
 

@@ -26,8 +26,12 @@ from rapport.campaigns.models import Campaign, CampaignAudience, CampaignState
 from rapport.delivery.models import Bounce, BounceKind, Delivery, DeliveryState
 from rapport.segments.queries import segment_queryset
 
-IN_FLIGHT = (DeliveryState.QUEUED, DeliveryState.CLAIMED, DeliveryState.SENDING,
-             DeliveryState.DEFERRED)  # fmt: skip
+IN_FLIGHT = (
+    DeliveryState.QUEUED,
+    DeliveryState.CLAIMED,
+    DeliveryState.SENDING,
+    DeliveryState.DEFERRED,
+)
 BOUNCES = (BounceKind.HARD, BounceKind.SOFT)
 LIVE_LIMIT = 20_000  # recipients up to which a stale snapshot is retaken inside the request
 FRESH_WHILE_SENDING = dt.timedelta(minutes=1)
@@ -48,9 +52,11 @@ def refresh_snapshot(campaign_id: int, *, now: dt.datetime | None = None) -> Del
     deliveries = Delivery.objects.filter(campaign_id=campaign_id)
     by_state: dict[str, int] = {}
     capped = 0
-    for state, count, held in deliveries.values_list("state").annotate(
-        n=Count("pk"), held=Count("pk", filter=Q(was_capped=True))
-    ).values_list("state", "n", "held"):
+    for state, count, held in (
+        deliveries.values_list("state")
+        .annotate(n=Count("pk"), held=Count("pk", filter=Q(was_capped=True)))
+        .values_list("state", "n", "held")
+    ):
         by_state[state] = count
         capped += held
     campaign = Campaign.objects.filter(pk=campaign_id).values_list("state", flat=True).first()
@@ -64,7 +70,8 @@ def refresh_snapshot(campaign_id: int, *, now: dt.datetime | None = None) -> Del
             "recipients": sum(by_state.values()),
             "sent": by_state.get(DeliveryState.SENT, 0),
             "failed": by_state.get(DeliveryState.FAILED, 0),
-            "skipped": by_state.get(DeliveryState.SKIPPED, 0) + by_state.get(DeliveryState.CAPPED, 0),
+            "skipped": by_state.get(DeliveryState.SKIPPED, 0)
+            + by_state.get(DeliveryState.CAPPED, 0),
             "unknown": by_state.get(DeliveryState.UNKNOWN, 0),
             "pending": pending,
             "capped": capped,
@@ -101,8 +108,13 @@ def _domain_rows(campaign_id: int) -> list[SnapshotRow]:
     if rest:
         top.append((OTHER, sum(r[1] for r in rest), sum(r[2] for r in rest)))
     return [
-        SnapshotRow(campaign_id=campaign_id, dimension="domain", key=domain[:253], sent=sent,
-                    bounced=bounced)  # fmt: skip
+        SnapshotRow(
+            campaign_id=campaign_id,
+            dimension="domain",
+            key=domain[:253],
+            sent=sent,
+            bounced=bounced,
+        )
         for domain, sent, bounced in top
     ]
 
@@ -114,16 +126,19 @@ def _segment_rows(campaign_id: int) -> list[SnapshotRow]:
     audience = CampaignAudience.objects.filter(campaign_id=campaign_id, exclude=False)
     for member in audience.select_related("segment"):
         contacts = segment_queryset(member.segment).values("pk")
-        counts = _finished(campaign_id).filter(contact_id__in=contacts).aggregate(
-            sent=Count("pk"), bounced=Count("pk", filter=_bounced())
+        counts = (
+            _finished(campaign_id)
+            .filter(contact_id__in=contacts)
+            .aggregate(sent=Count("pk"), bounced=Count("pk", filter=_bounced()))
         )
         engaged = EngagementFact.objects.filter(
             campaign_id=campaign_id, contact_id__in=contacts
         ).aggregate(
-            openers=Count("pk", filter=Q(first_open_at__isnull=False)
-                          | Q(first_click_at__isnull=False)),
+            openers=Count(
+                "pk", filter=Q(first_open_at__isnull=False) | Q(first_click_at__isnull=False)
+            ),
             clickers=Count("pk", filter=Q(first_click_at__isnull=False)),
-        )  # fmt: skip
+        )
         rows.append(
             SnapshotRow(
                 campaign_id=campaign_id,
@@ -148,8 +163,9 @@ def _day_rows(campaign_id: int) -> list[SnapshotRow]:
         .annotate(n=Count("pk"))
     )
     return [
-        SnapshotRow(campaign_id=campaign_id, dimension="day", key=row["day"].isoformat(),
-                    sent=row["n"])  # fmt: skip
+        SnapshotRow(
+            campaign_id=campaign_id, dimension="day", key=row["day"].isoformat(), sent=row["n"]
+        )
         for row in rows
     ]
 
@@ -170,7 +186,9 @@ def current_snapshots(
     from rapport.analytics.tasks import refresh_campaign_snapshot  # noqa: PLC0415 - tasks import us
 
     now = now or timezone.now()
-    found = {s.campaign_id: s for s in DeliverySnapshot.objects.filter(campaign_id__in=campaign_ids)}
+    found = {
+        s.campaign_id: s for s in DeliverySnapshot.objects.filter(campaign_id__in=campaign_ids)
+    }
     reports = dict(
         Bounce.objects.filter(campaign_id__in=campaign_ids)
         .values_list("campaign_id")

@@ -5,6 +5,7 @@ through this finder like any app's static file."""
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -38,12 +39,14 @@ class PlotlyFinder(BaseFinder):
         storage.prefix = "vendor"  # type: ignore[attr-defined]
         yield plotly_file().name, storage
 
-    def check(self, **kwargs: Any) -> list[Any]:
+    def check(self, **kwargs: Any) -> builtins.list[Any]:
         return []
 
 
 _RULES_START = '"X,X div":'
-_PAIR = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'):("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""")
+_PAIR = re.compile(
+    r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'):("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')"""
+)
 
 
 @lru_cache(maxsize=1)
@@ -57,7 +60,9 @@ def plotly_css() -> str:
     end = source.index("}", source.index("};for(", start))
     rules = []
     for key, value in _PAIR.findall(source[start:end]):
-        selector = key[1:-1].replace("X", ".js-plotly-plot .plotly").replace("Y", ".plotly-notifier")
+        selector = (
+            key[1:-1].replace("X", ".js-plotly-plot .plotly").replace("Y", ".plotly-notifier")
+        )
         rules.append(f"{selector}{{{value[1:-1]}}}")
     return "\n".join(rules) + "\n"
 
@@ -67,5 +72,8 @@ def plotly_inline_style_ids() -> tuple[str, ...]:
     """Ids of the <style> elements the bundle inserts at load time unless an element with
     that id is already there (MapLibre's CSS, for map traces we never draw)."""
     source = plotly_file().read_text(encoding="utf-8")
-    pattern = r'if\(!document\.getElementById\("([0-9a-f]{64})"\)\)\{var \w+=document\.createElement\("style"\)'
+    pattern = (
+        r'if\(!document\.getElementById\("([0-9a-f]{64})"\)\)'
+        r'\{var \w+=document\.createElement\("style"\)'
+    )
     return tuple(dict.fromkeys(re.findall(pattern, source)))

@@ -34,8 +34,10 @@ def campaign_report(request: HttpRequest, campaign_id: int) -> HttpResponse:
         "c": report.metrics.counts,
         "figures": figures,
         "chart_data": [(f"figure-{name}", figure) for name, figure in figures.items()],
-        "tables": [tables[name] for name in ("links", "devices", "clients", "domains",
-                                             "segments", "summary")],  # fmt: skip
+        "tables": [
+            tables[name]
+            for name in ("links", "devices", "clients", "domains", "segments", "summary")
+        ],
     }
     return render(request, "analytics/report.html", context)
 
