@@ -35,8 +35,8 @@ class Spring:
     deliveries: list[int]
 
 
-def at(hours: float) -> dt.datetime:
-    return T0 + dt.timedelta(hours=hours)
+def at(hours: float, base: dt.datetime = T0) -> dt.datetime:
+    return base + dt.timedelta(hours=hours)
 
 
 def opened(
@@ -48,6 +48,7 @@ def opened(
     *,
     machine: bool = False,
     delivery: int = 0,
+    base: dt.datetime = T0,
 ) -> Event:
     data: dict[str, Any] = {
         "delivery": delivery,
@@ -58,7 +59,7 @@ def opened(
     return Event.objects.create(
         contact_id=contact,
         type=EventType.OPENED,
-        occurred_at=at(hours),
+        occurred_at=at(hours, base),
         campaign_id=campaign,
         data=data,
     )
@@ -74,6 +75,7 @@ def clicked(  # noqa: PLR0917 - reads as the event it writes
     *,
     scanner: bool = False,
     link: int | None = None,
+    base: dt.datetime = T0,
 ) -> Event:
     data: dict[str, Any] = {
         "delivery": 0,
@@ -86,7 +88,7 @@ def clicked(  # noqa: PLR0917 - reads as the event it writes
     return Event.objects.create(
         contact_id=contact,
         type=EventType.CLICKED,
-        occurred_at=at(hours),
+        occurred_at=at(hours, base),
         campaign_id=campaign,
         data=data,
     )

@@ -126,9 +126,18 @@ def _campaign_with(name: str, openers: int, clickers: int) -> int:
     Campaign.objects.filter(pk=campaign).update(state=CampaignState.SENT, started_at=yesterday)
     contacts = list(Contact.objects.filter(email__startswith=name).values_list("pk", flat=True))
     for i, contact in enumerate(contacts[:openers]):
-        opened(contact, campaign, 1, "desktop", "Gmail")
+        opened(contact, campaign, 1, "desktop", "Gmail", base=yesterday)
         if i < clickers:
-            clicked(contact, campaign, 2, "https://example.com/", "desktop", "Gmail", link=1)
+            clicked(
+                contact,
+                campaign,
+                2,
+                "https://example.com/",
+                "desktop",
+                "Gmail",
+                link=1,
+                base=yesterday,
+            )
     return campaign
 
 

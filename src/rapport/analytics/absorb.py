@@ -65,7 +65,6 @@ class _Fact:
     contact_id: int
     domain: str
     timezone: str
-    pk: int | None = None
     first_open_at: dt.datetime | None = None
     first_click_at: dt.datetime | None = None
     opens: int = 0
@@ -271,7 +270,6 @@ def _load_facts(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], _Fact]:
                     contact_id=row.contact_id,
                     domain=row.domain,
                     timezone=row.timezone,
-                    pk=row.pk,
                     first_open_at=row.first_open_at,
                     first_click_at=row.first_click_at,
                     opens=row.opens,

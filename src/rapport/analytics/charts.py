@@ -124,20 +124,33 @@ def growth_figure(series: list[Day]) -> Figure:
 
 
 def heatmap_figure(grid: list[list[int]]) -> Figure:
+    """Weekday × local hour, as a grid of coloured squares. Plotly's ``heatmap`` trace draws
+    an image and a colour bar with inline ``style`` attributes, which the pages' CSP refuses;
+    square markers are coloured through the CSS object model, which it allows."""
     names = [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")]
+    cells = [(hour, names[day], grid[day][hour]) for day in range(7) for hour in range(24)]
     data = [
         {
-            "type": "heatmap",
-            "z": grid,
-            "x": list(range(24)),
-            "y": names,
-            "colorscale": "Blues",
-            "hovertemplate": "%{y} %{x}:00 · %{z}<extra></extra>",
+            "type": "scatter",
+            "mode": "markers",
+            "x": [hour for hour, _day, _n in cells],
+            "y": [day for _hour, day, _n in cells],
+            "customdata": [n for _hour, _day, n in cells],
+            "marker": {
+                "symbol": "square",
+                "size": 20,
+                "color": [n for _hour, _day, n in cells],
+                "colorscale": [[0, "#f1f5ff"], [1, "#1d4ed8"]],
+                "showscale": False,
+                "line": {"width": 0},
+            },
+            "hovertemplate": "%{y} %{x}:00 · %{customdata}<extra></extra>",
         }
     ]
     layout = _layout(
         height=280,
-        xaxis={"title": {"text": _("Local hour")}, "dtick": 2},
-        yaxis={"autorange": "reversed"},
+        xaxis={"title": {"text": _("Local hour")}, "dtick": 2, "range": [-0.6, 23.6]},
+        yaxis={"autorange": "reversed", "type": "category", "categoryarray": names},
+        showlegend=False,
     )
     return {"data": data, "layout": layout}
