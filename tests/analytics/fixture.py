@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
+
+from rapport.analytics.dashboard import MIN_DELIVERED
 from rapport.campaigns.models import Campaign, CampaignState
 from rapport.crm.models import Contact, Event, EventType
 from rapport.delivery.models import Bounce, BounceKind, Delivery, DeliveryState
@@ -171,3 +174,29 @@ def make_spring(name: str = "Spring") -> Spring:
     attributed_order(people[c[4]], campaign, "20.00", "USD")
     make_order(people[c[5]], total=Decimal("30.00"), currency="CNY", placed_at=at(30))
     return Spring(campaign=campaign, contacts=contacts, deliveries=deliveries)
+
+
+def sent_yesterday(name: str, openers: int, clickers: int) -> int:
+    """A campaign sent yesterday to ``MIN_DELIVERED`` people, some of whom opened and clicked."""
+    yesterday = timezone.now() - dt.timedelta(days=1)
+    emails = [f"{name}{i}@example.com" for i in range(MIN_DELIVERED)]
+    campaign = started_campaign(emails, name=name)
+    Delivery.objects.filter(campaign_id=campaign).update(
+        state=DeliveryState.SENT, sent_at=yesterday
+    )
+    Campaign.objects.filter(pk=campaign).update(state=CampaignState.SENT, started_at=yesterday)
+    contacts = list(Contact.objects.filter(email__startswith=name).values_list("pk", flat=True))
+    for i, contact in enumerate(contacts[:openers]):
+        opened(contact, campaign, 1, "desktop", "Gmail", base=yesterday)
+        if i < clickers:
+            clicked(
+                contact,
+                campaign,
+                2,
+                "https://example.com/",
+                "desktop",
+                "Gmail",
+                link=1,
+                base=yesterday,
+            )
+    return campaign

@@ -15,14 +15,11 @@ from django.utils import timezone
 
 from rapport.accounts.models import AuditEntry
 from rapport.accounts.roles import Role
-from rapport.analytics.dashboard import MIN_DELIVERED, overview, suggest_window
+from rapport.analytics.dashboard import overview, suggest_window
 from rapport.analytics.models import LocalOpenHour
-from rapport.campaigns.models import Campaign, CampaignState
 from rapport.content.models import Workspace
 from rapport.crm.models import Contact, Event, EventType
-from rapport.delivery.models import Delivery, DeliveryState
-from tests.analytics.fixture import T0, clicked, make_spring, opened
-from tests.factories import started_campaign
+from tests.analytics.fixture import T0, make_spring, sent_yesterday
 
 pytestmark = pytest.mark.django_db
 NOW = T0 + dt.timedelta(days=2)
@@ -115,37 +112,11 @@ def test_without_enough_opens_the_button_says_why(client_for: Callable[[str], Cl
     assert Workspace.current().window_days == []
 
 
-def _campaign_with(name: str, openers: int, clickers: int) -> int:
-    """A campaign sent yesterday to ``MIN_DELIVERED`` people, some of whom opened and clicked."""
-    yesterday = timezone.now() - dt.timedelta(days=1)
-    emails = [f"{name}{i}@example.com" for i in range(MIN_DELIVERED)]
-    campaign = started_campaign(emails, name=name)
-    Delivery.objects.filter(campaign_id=campaign).update(
-        state=DeliveryState.SENT, sent_at=yesterday
-    )
-    Campaign.objects.filter(pk=campaign).update(state=CampaignState.SENT, started_at=yesterday)
-    contacts = list(Contact.objects.filter(email__startswith=name).values_list("pk", flat=True))
-    for i, contact in enumerate(contacts[:openers]):
-        opened(contact, campaign, 1, "desktop", "Gmail", base=yesterday)
-        if i < clickers:
-            clicked(
-                contact,
-                campaign,
-                2,
-                "https://example.com/",
-                "desktop",
-                "Gmail",
-                link=1,
-                base=yesterday,
-            )
-    return campaign
-
-
 def test_best_and_worst_campaigns_by_click_rate(client_for: Callable[[str], Client]) -> None:
     good, fair, poor = (
-        _campaign_with("good", 30, 10),
-        _campaign_with("fair", 20, 5),
-        _campaign_with("poor", 10, 0),
+        sent_yesterday("good", 30, 10),
+        sent_yesterday("fair", 20, 5),
+        sent_yesterday("poor", 10, 0),
     )
 
     view = overview(30)
@@ -161,12 +132,12 @@ def test_best_and_worst_campaigns_by_click_rate(client_for: Callable[[str], Clie
 def test_the_overview_costs_the_same_queries_for_one_campaign_or_many(
     django_assert_num_queries: Any,
 ) -> None:
-    _campaign_with("one", 5, 1)
+    sent_yesterday("one", 5, 1)
     overview(30)  # takes the delivery snapshots once
     with CaptureQueriesContext(connection) as one:
         overview(30)
-    _campaign_with("two", 5, 1)
-    _campaign_with("three", 5, 1)
+    sent_yesterday("two", 5, 1)
+    sent_yesterday("three", 5, 1)
     overview(30)
 
     with django_assert_num_queries(len(one.captured_queries)):

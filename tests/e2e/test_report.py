@@ -11,7 +11,7 @@ from django.core.cache import cache
 from playwright.sync_api import Browser, expect
 
 from rapport.accounts.roles import Role
-from tests.analytics.fixture import make_spring
+from tests.analytics.fixture import make_spring, sent_yesterday
 from tests.factories import PASSWORD, make_user
 
 
@@ -59,10 +59,8 @@ def test_a_campaign_report_draws_its_charts(
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_the_dashboard_draws_its_charts(browser: Browser, live_server: Any, tmp_path: Path) -> None:
-    from tests.analytics.test_dashboard import _campaign_with  # noqa: PLC0415 - a test helper
-
     cache.clear()  # the dashboard keeps its figures for a minute
-    _campaign_with("news", 30, 10)
+    sent_yesterday("news", 30, 10)
     user = make_user(Role.ADMIN)
     page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     page.set_default_timeout(15_000)
