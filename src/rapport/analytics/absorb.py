@@ -46,6 +46,7 @@ from rapport.analytics.models import (
 from rapport.crm.models import Contact, Event, EventType
 
 CHUNK_IDS = 100_000
+MAX_GAPS_PER_RUN = 500
 GAP_PATIENCE = dt.timedelta(minutes=10)
 DEVICES = frozenset({"desktop", "mobile", "tablet"})
 UNKNOWN = "unknown"
@@ -245,12 +246,6 @@ class _Merger:
             _bump(d.campaign[c], "openers_by_click", change)
 
 
-def _relevant(events: QuerySet[Event]) -> QuerySet[Event]:
-    return events.filter(
-        type__in=(EventType.OPENED, EventType.CLICKED), campaign_id__isnull=False
-    ).order_by()
-
-
 def _batches[T](items: list[T], size: int = 5000) -> Iterable[list[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -292,14 +287,22 @@ def _contacts(contact_ids: set[int]) -> dict[int, tuple[str, str]]:
     return found
 
 
-def _absorb(events: QuerySet[Event]) -> int:
-    rows = [
-        (kind, campaign_id, contact_id, at, data)
-        for kind, campaign_id, contact_id, at, data in _relevant(events)
-        .order_by("pk")
-        .values_list("type", "campaign_id", "contact_id", "occurred_at", "data")
-        if campaign_id is not None  # (filtered in SQL; this tells the type checker)
-    ]
+RELEVANT = frozenset({EventType.OPENED, EventType.CLICKED})
+
+
+def _absorb(events: QuerySet[Event]) -> tuple[list[int], int]:
+    """Absorb the opens and clicks among ``events``; returns the ids of *every* event read,
+    and how many opens and clicks there were.
+    The ids and the rows come from one query (one snapshot): an event that commits while a
+    range is read is either absorbed now or left in a gap, never both."""
+    seen: list[int] = []
+    rows = []
+    for pk, kind, campaign_id, contact_id, at, data in events.order_by("pk").values_list(
+        "pk", "type", "campaign_id", "contact_id", "occurred_at", "data"
+    ):
+        seen.append(pk)
+        if kind in RELEVANT and campaign_id is not None:
+            rows.append((kind, campaign_id, contact_id, at, data))
     pairs = {(campaign_id, contact_id) for _, campaign_id, contact_id, _, _ in rows}
     facts = _load_facts(pairs)
     contacts = _contacts({contact for pair in pairs - facts.keys() for contact in pair[1:]})
@@ -313,7 +316,7 @@ def _absorb(events: QuerySet[Event]) -> int:
         merger.add(kind, fact, at, data if isinstance(data, dict) else {})
     _write_facts(f for f in facts.values() if f.changed)
     _write_deltas(merger.deltas)
-    return len(rows)
+    return seen, len(rows)
 
 
 _FACT_FIELDS = [
@@ -411,47 +414,39 @@ def _write_deltas(d: _Deltas) -> None:
     _add_counts(LocalOpenHour, ("day", "weekday", "hour"), d.local)
 
 
-def _missing_ranges(after: int, through: int) -> list[tuple[int, int]]:
-    """Id ranges in ``(after, through]`` that no event row has (yet)."""
-    table = connection.ops.quote_name(Event._meta.db_table)
-    sql = (
-        f"SELECT prev, id FROM (SELECT id, LAG(id, 1, %s) OVER (ORDER BY id) AS prev "  # noqa: S608 - the table name is ours
-        f"FROM {table} WHERE id > %s AND id <= %s) AS ids WHERE id > prev + 1"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [after, after, through])
-        gaps = [(prev + 1, this - 1) for prev, this in cursor.fetchall()]
-        cursor.execute(f"SELECT MAX(id) FROM {table} WHERE id > %s AND id <= %s", [after, through])  # noqa: S608
-        last = cursor.fetchone()[0]
-    last = after if last is None else last
-    if last < through:
-        gaps.append((last + 1, through))
+def _missing(seen: list[int], first: int, last: int) -> list[tuple[int, int]]:
+    """Id ranges within ``first..last`` that are not among ``seen`` (sorted)."""
+    gaps = []
+    start = first
+    for pk in seen:
+        if pk < first or pk > last:
+            continue
+        if pk > start:
+            gaps.append((start, pk - 1))
+        start = pk + 1
+    if start <= last:
+        gaps.append((start, last))
     return gaps
 
 
 def _recheck_gaps(now: dt.datetime) -> int:
-    """Absorb the events that committed into pending gaps since; keep what is still missing."""
+    """Absorb the events that committed into pending gaps since; keep what is still missing.
+    At most ``MAX_GAPS_PER_RUN`` (the oldest first), so that one query stays small."""
     PendingGap.objects.filter(seen_at__lt=now - GAP_PATIENCE).delete()
-    gaps = list(PendingGap.objects.order_by("first_id"))
+    gaps = list(PendingGap.objects.order_by("first_id")[:MAX_GAPS_PER_RUN])
     if not gaps:
         return 0
     inside = Q()
     for gap in gaps:
         inside |= Q(pk__gte=gap.first_id, pk__lte=gap.last_id)
-    arrived = Event.objects.filter(inside)
-    present = sorted(arrived.values_list("pk", flat=True))
-    if not present:
+    seen, absorbed = _absorb(Event.objects.filter(inside))
+    if not seen:
         return 0
-    absorbed = _absorb(arrived)
-    remaining: list[PendingGap] = []
-    for gap in gaps:
-        start = gap.first_id
-        for pk in (pk for pk in present if gap.first_id <= pk <= gap.last_id):
-            if pk > start:
-                remaining.append(PendingGap(first_id=start, last_id=pk - 1, seen_at=gap.seen_at))
-            start = pk + 1
-        if start <= gap.last_id:
-            remaining.append(PendingGap(first_id=start, last_id=gap.last_id, seen_at=gap.seen_at))
+    remaining = [
+        PendingGap(first_id=first, last_id=last, seen_at=gap.seen_at)
+        for gap in gaps
+        for first, last in _missing(seen, gap.first_id, gap.last_id)
+    ]
     PendingGap.objects.filter(pk__in=[gap.pk for gap in gaps]).delete()
     PendingGap.objects.bulk_create(remaining)
     return absorbed
@@ -467,11 +462,11 @@ def absorb_events(*, now: dt.datetime | None = None, chunk_ids: int = CHUNK_IDS)
     when nothing is new (three small queries), so reports call it before they read."""
     now = now or timezone.now()
     top = Event.objects.aggregate(top=Max("pk"))["top"] or 0
-    seen = AbsorbState.objects.filter(pk=1).values_list("absorbed_through", flat=True).first()
-    if seen is not None and seen >= top and not PendingGap.objects.exists():
+    watermark = AbsorbState.objects.filter(pk=1).values_list("absorbed_through", flat=True).first()
+    if watermark is not None and watermark >= top and not PendingGap.objects.exists():
         # Nothing new: no lock taken (on SQLite a write transaction would queue behind the
         # writers), so a report read costs three small queries.
-        return AbsorbResult(events=0, through=seen, pending_gaps=0)
+        return AbsorbResult(events=0, through=watermark, pending_gaps=0)
     with transaction.atomic():
         state = _locked_state()
         absorbed = _recheck_gaps(now)
@@ -483,11 +478,12 @@ def absorb_events(*, now: dt.datetime | None = None, chunk_ids: int = CHUNK_IDS)
             if state.absorbed_through != low:  # another run got here first
                 low = state.absorbed_through
                 continue
+            seen, count = _absorb(Event.objects.filter(pk__gt=low, pk__lte=high))
+            absorbed += count
             PendingGap.objects.bulk_create(
                 PendingGap(first_id=first, last_id=last, seen_at=now)
-                for first, last in _missing_ranges(low, high)
+                for first, last in _missing(seen, low + 1, high)
             )
-            absorbed += _absorb(Event.objects.filter(pk__gt=low, pk__lte=high))
             state.absorbed_through = high
             state.save(update_fields=["absorbed_through", "updated_at"])
         low = high
