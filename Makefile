@@ -43,6 +43,7 @@ bench: install
 	$(BIN)/python bench/recommend.py $(RECOMMEND_BENCH_ARGS)
 	$(BIN)/python bench/send.py $(SEND_BENCH_ARGS)
 	$(BIN)/python bench/track.py $(TRACK_BENCH_ARGS)
+	$(BIN)/python bench/report.py $(REPORT_BENCH_ARGS)
 	$(BIN)/python bench/mime_build.py
 	$(BIN)/python bench/dkim_sign.py
 	$(BIN)/python bench/send_hours.py $(SEND_HOURS_BENCH_ARGS)

@@ -11,5 +11,6 @@ urlpatterns = [
     # Providers' delivery, bounce and complaint events: /webhooks/<provider>/tracking/,
     # signature-checked by django-anymail.
     path("webhooks/", include("anymail.urls")),
+    path("", include("rapport.analytics.urls")),
     path("", include("rapport.web.urls")),
 ]

@@ -92,10 +92,11 @@ def test_create_user_validates_and_audits():
                 Perm.EDIT_CONTENT,
                 Perm.IMPORT_DATA,
                 Perm.EXPORT_DATA,
+                Perm.VIEW_REPORTS,
             },
         ),
-        (Role.SUPPORT, {Perm.VIEW_CONTACTS, Perm.EDIT_CONTACTS}),
-        (Role.VIEWER, {Perm.VIEW_CONTACTS}),
+        (Role.SUPPORT, {Perm.VIEW_CONTACTS, Perm.EDIT_CONTACTS, Perm.VIEW_REPORTS}),
+        (Role.VIEWER, {Perm.VIEW_CONTACTS, Perm.VIEW_REPORTS}),
     ],
 )
 def test_what_each_role_may_do(role, allowed):

@@ -29,6 +29,7 @@ EXPECTED_PATHS = {
     "/api/v1/campaigns/{campaign_id}/ab-test",
     "/api/v1/frequency-tests", "/api/v1/frequency-tests/{test_id}",
     "/api/v1/frequency-tests/{test_id}/cancel", "/api/v1/send-hours/learn",
+    "/api/v1/campaigns/{campaign_id}/report",
 }  # fmt: skip
 
 

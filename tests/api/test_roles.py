@@ -80,6 +80,7 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int]] = {
     "frequency_tests.get":  (200, 200, 200, 200, 200, 401),
     "frequency_tests.cancel": (200, 200, 200, 403, 403, 401),
     "send_hours.learn":     (200, 200, 200, 403, 403, 401),
+    "campaigns.report":     (200, 200, 200, 200, 200, 401),
 }  # fmt: skip
 
 
@@ -233,6 +234,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "frequency_tests.get": Endpoint("GET", "/api/v1/frequency-tests/{frequency_test}"),
     "frequency_tests.cancel": Endpoint("POST", "/api/v1/frequency-tests/{frequency_test}/cancel"),
     "send_hours.learn": Endpoint("POST", "/api/v1/send-hours/learn"),
+    "campaigns.report": Endpoint("GET", "/api/v1/campaigns/{sending}/report"),
 }
 
 

@@ -31,9 +31,10 @@ class Perm(StrEnum):
     MANAGE_USERS = "users.manage"
     MANAGE_SENDING = "sending.manage"  # SMTP servers, sending domains, the bounce policy
     VIEW_AUDIT = "audit.view"
+    VIEW_REPORTS = "reports.view"  # campaign reports, their CSV tables, the dashboard's figures
 
 
-_READ = frozenset({Perm.VIEW_CONTACTS})
+_READ = frozenset({Perm.VIEW_CONTACTS, Perm.VIEW_REPORTS})
 _SUPPORT = _READ | {Perm.EDIT_CONTACTS}
 _MARKETER = _SUPPORT | {
     Perm.EDIT_CATALOG,

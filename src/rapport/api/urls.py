@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
+from rapport.analytics import api as reports
 from rapport.api import (
     campaigns,
     contacts,
@@ -42,6 +43,7 @@ api.add_router("/campaigns", campaigns.router)
 api.add_router("/campaigns", experiments.ab_router)
 api.add_router("/frequency-tests", experiments.frequency_router)
 api.add_router("/send-hours", experiments.send_hours_router)
+api.add_router("/campaigns", reports.router)
 
 
 @api.exception_handler(RapportError)

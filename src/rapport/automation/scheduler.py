@@ -86,11 +86,19 @@ def read_bounce_mailbox(now: dt.datetime) -> None:
         task.enqueue()
 
 
+def refresh_analytics(now: dt.datetime) -> None:
+    """Absorb new opens and clicks into the report rollups; retake live campaigns' counts."""
+    from rapport.analytics.services import refresh_analytics as refresh  # noqa: PLC0415
+
+    refresh(now)
+
+
 JOBS = [
     # Before dispatching, so that the rest of a decided A/B test goes out in the same minute.
     PeriodicJob("decide A/B tests", dt.timedelta(minutes=1), decide_ab_tests),
     PeriodicJob("dispatch campaigns", dt.timedelta(minutes=1), dispatch_campaigns),
     PeriodicJob("read bounces", dt.timedelta(minutes=5), read_bounce_mailbox),
+    PeriodicJob("refresh analytics", dt.timedelta(minutes=1), refresh_analytics),
     PeriodicJob("rescore RFM", dt.timedelta(hours=24), rescore_rfm),
     PeriodicJob("learn send hours", dt.timedelta(hours=24), learn_send_hours),
     PeriodicJob("finish frequency tests", dt.timedelta(hours=1), finish_frequency_tests),

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "rapport.content",
     "rapport.campaigns",
     "rapport.tracking",
+    "rapport.analytics",
     "rapport.api",
     "rapport.web",
 ]
@@ -161,6 +162,11 @@ STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns on every request when it is
 # WhiteNoise serves straight from the apps' static folders: no collectstatic step in the
 # embedded set-up, and no CDN (the product works offline).
 WHITENOISE_USE_FINDERS = True
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "rapport.analytics.staticfiles.PlotlyFinder",  # vendor/plotly.min.js from the package
+]
 WHITENOISE_AUTOREFRESH = DEBUG
 
 MEDIA_ROOT = DATA_DIR / "files"

@@ -16,12 +16,14 @@ from django.core.cache import cache
 from django.db.models import Sum
 from django.utils import timezone
 
+from rapport.analytics.dashboard import PERIODS, Overview, overview
 from rapport.crm.models import Contact, ContactStatus, ImportJob, Order
 from rapport.crm.queries import recent_import_jobs
 
 REVENUE_DAYS = 30
 COUNTS_CACHE_KEY = "web:dashboard:counts"
 COUNTS_CACHE_SECONDS = 60
+ENGAGEMENT_CACHE_KEY = "web:dashboard:engagement:{days}"
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Dashboard:
     counts: Counts
     recent_imports: list[ImportJob]
     newest_contacts: list[Contact]
+    engagement: Overview | None = None
 
 
 def revenue_since(since: dt.datetime) -> list[Revenue]:
@@ -65,8 +68,23 @@ def count_everything() -> Counts:
     )
 
 
-def load_dashboard(*, with_imports: bool, newest: int = 8) -> Dashboard:
-    """``with_imports`` is False for roles that may not see import jobs (one query fewer)."""
+def engagement_overview(days: int) -> Overview:
+    """Sending, engagement, conversions, growth and the heatmap (``rapport.analytics``),
+    cached like the counts: a minute behind at most."""
+    days = days if days in PERIODS else PERIODS[0]
+    key = ENGAGEMENT_CACHE_KEY.format(days=days)
+    found = cache.get(key)
+    if not isinstance(found, Overview):
+        found = overview(days)
+        cache.set(key, found, COUNTS_CACHE_SECONDS)
+    return found
+
+
+def load_dashboard(
+    *, with_imports: bool, newest: int = 8, with_reports: bool = False, days: int = 30
+) -> Dashboard:
+    """``with_imports`` is False for roles that may not see import jobs (one query fewer);
+    ``with_reports`` adds the engagement overview of the last ``days`` (30 or 90)."""
     counts = cache.get(COUNTS_CACHE_KEY)
     if not isinstance(counts, Counts):
         counts = count_everything()
@@ -75,4 +93,5 @@ def load_dashboard(*, with_imports: bool, newest: int = 8) -> Dashboard:
         counts=counts,
         recent_imports=recent_import_jobs(limit=5) if with_imports else [],
         newest_contacts=list(Contact.objects.order_by("-pk")[:newest]),
+        engagement=engagement_overview(days) if with_reports else None,
     )

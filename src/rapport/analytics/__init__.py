@@ -1,0 +1,1 @@
+"""Campaign reports, the dashboard's engagement figures, and the rollups behind them."""
