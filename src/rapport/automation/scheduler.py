@@ -53,6 +53,13 @@ def rescore_rfm(now: dt.datetime) -> None:
     rescore(now)
 
 
+def run_journeys(now: dt.datetime) -> None:
+    """Triggers, due steps and staff emails of every enabled journey (``automation.engine``)."""
+    from rapport.automation.engine import tick  # noqa: PLC0415
+
+    tick(now)
+
+
 def dispatch_campaigns(now: dt.datetime) -> None:
     from rapport.campaigns.services import dispatch_due  # noqa: PLC0415
 
@@ -68,6 +75,8 @@ def read_bounce_mailbox(now: dt.datetime) -> None:
 
 
 JOBS = [
+    # Journeys first: the emails their steps queue go out with this minute's dispatch.
+    PeriodicJob("run journeys", dt.timedelta(minutes=1), run_journeys),
     PeriodicJob("dispatch campaigns", dt.timedelta(minutes=1), dispatch_campaigns),
     PeriodicJob("read bounces", dt.timedelta(minutes=5), read_bounce_mailbox),
     PeriodicJob("rescore RFM", dt.timedelta(hours=24), rescore_rfm),

@@ -30,6 +30,7 @@ from rapport.campaigns.audience import audience_queryset
 from rapport.campaigns.models import (
     Campaign,
     CampaignAudience,
+    CampaignKind,
     CampaignState,
     CampaignTransition,
     CapAction,
@@ -308,6 +309,8 @@ def finish_if_done(campaign_id: int) -> bool:
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
         if campaign.state != CampaignState.SENDING or waiting.exists():
+            return False
+        if campaign.kind == CampaignKind.AUTOMATION:  # sends as long as its journey is on
             return False
         _move(campaign_id, CampaignState.SENT, acting_user=None, reason="every recipient done")
         Campaign.objects.filter(pk=campaign_id).update(
