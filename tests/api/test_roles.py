@@ -15,6 +15,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from rapport.automation.recipes import recipe_definition
+from rapport.automation.services import enable_journey, save_journey
 from rapport.campaigns.services import create_campaign, pause_campaign, start_campaign
 from rapport.content.models import Template, Workspace
 from rapport.crm.models import Event, EventType, ImportJob, ImportKind, ImportStatus
@@ -70,6 +72,13 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int]] = {
     "campaigns.pause":      (200, 200, 200, 403, 403, 401),
     "campaigns.resume":     (200, 200, 200, 403, 403, 401),
     "campaigns.cancel":     (200, 200, 200, 403, 403, 401),
+    "journeys.list":        (200, 200, 200, 200, 200, 401),
+    "journeys.recipes":     (200, 200, 200, 200, 200, 401),
+    "journeys.get":         (200, 200, 200, 200, 200, 401),
+    "journeys.create":      (201, 201, 201, 403, 403, 401),
+    "journeys.update":      (200, 200, 200, 403, 403, 401),
+    "journeys.enable":      (200, 200, 200, 403, 403, 401),
+    "journeys.disable":     (200, 200, 200, 403, 403, 401),
 }  # fmt: skip
 
 
@@ -88,6 +97,8 @@ class World:
     sending: int
     paused: int
     series: str = "BDAY"
+    journey: int = 0  # a draft journey
+    running: int = 0  # an enabled one
 
 
 @dataclass(frozen=True)
@@ -204,6 +215,15 @@ ENDPOINTS: dict[str, Endpoint] = {
     "campaigns.pause": Endpoint("POST", "/api/v1/campaigns/{sending}/pause"),
     "campaigns.resume": Endpoint("POST", "/api/v1/campaigns/{paused}/resume"),
     "campaigns.cancel": Endpoint("POST", "/api/v1/campaigns/{sending}/cancel"),
+    "journeys.list": Endpoint("GET", "/api/v1/journeys"),
+    "journeys.recipes": Endpoint("GET", "/api/v1/journeys/recipes"),
+    "journeys.get": Endpoint("GET", "/api/v1/journeys/{journey}"),
+    "journeys.create": Endpoint("POST", "/api/v1/journeys", lambda: {"recipe": "birthday"}),
+    "journeys.update": Endpoint(
+        "PATCH", "/api/v1/journeys/{journey}", lambda: {"description": "Say hello"}
+    ),
+    "journeys.enable": Endpoint("POST", "/api/v1/journeys/{journey}/enable"),
+    "journeys.disable": Endpoint("POST", "/api/v1/journeys/{running}/disable"),
 }
 
 
@@ -238,7 +258,13 @@ def _world(tmp_path: Path) -> World:
     start_campaign(campaigns["sending"], acting_user=None)
     start_campaign(campaigns["paused"], acting_user=None)
     pause_campaign(campaigns["paused"], acting_user=None)
+    journeys = {
+        key: save_journey(recipe_definition("welcome"), name=key, acting_user=None).pk
+        for key in ("journey", "running")
+    }
+    enable_journey(journeys["running"], acting_user=None)
     return World(
+        **journeys,
         contact=contact.pk,
         product=product.pk,
         order=order.pk,

@@ -14,6 +14,7 @@ from rapport.api import (
     coupons,
     events,
     imports,
+    journeys,
     orders,
     products,
     segments,
@@ -38,6 +39,7 @@ api.add_router("/segments", segments.router)
 api.add_router("/templates", templates.router)
 api.add_router("/coupon-series", coupons.router)
 api.add_router("/campaigns", campaigns.router)
+api.add_router("/journeys", journeys.router)
 
 
 @api.exception_handler(RapportError)

@@ -79,8 +79,9 @@ class Trigger:
     params: dict[str, Any]
 
     @property
-    def segment(self) -> int | str | None:
-        value = self.params.get("segment")
+    def audience(self) -> int | str | None:
+        """The segment that narrows who may enter (any trigger), if one is set."""
+        value = self.params.get("audience")
         return value if isinstance(value, int | str) and value != "" else None
 
 

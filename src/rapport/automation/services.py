@@ -53,7 +53,7 @@ def get_journey_for(user: User | None, ref: int | str) -> Journey:
 
 def _check_references(plan: Plan) -> None:
     """Everything the definition names exists: an error names the step and the problem."""
-    refs = [plan.trigger.segment] if plan.trigger.segment is not None else []
+    refs = [plan.trigger.audience] if plan.trigger.audience is not None else []
     if plan.trigger.type in ("segment_entered", "segment_left"):
         refs.append(plan.trigger.params["segment"])
     for ref in refs:

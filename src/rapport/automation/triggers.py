@@ -246,7 +246,8 @@ def fire(journey: Journey, plan: Plan, now: dt.datetime) -> int:
     """Run the journey's trigger at ``now``; returns how many entries were made. The caller
     holds the transaction (entries and the scan position commit together)."""
     firing = Firing(journey, plan, now)
-    segment = get_segment_for(None, plan.trigger.segment) if plan.trigger.segment else None
+    audience = plan.trigger.audience
+    segment = get_segment_for(None, audience) if audience is not None else None
     entered = 0
     for batch in _batched(SCANNERS[plan.trigger.type](firing)):
         entered += enter(journey, plan, batch, now, segment=segment)
@@ -291,6 +292,7 @@ def enter(
             "contact_id", "occurrence"
         )
     )
+    wanted = {key: cause for key, cause in wanted.items() if key not in taken}
     busy: set[int] = set()
     if plan.reentry == "always":  # never twice at once in the same journey
         busy = set(entries.filter(state=EntryState.ACTIVE).values_list("contact_id", flat=True))
@@ -309,7 +311,7 @@ def enter(
             entered_at=now,
         )
         for (contact_id, occurrence), cause in wanted.items()
-        if (contact_id, occurrence) not in taken and contact_id not in busy
+        if contact_id not in busy
     ]
     JourneyEntry.objects.bulk_create(rows, batch_size=BATCH, ignore_conflicts=True)
     return len(rows)

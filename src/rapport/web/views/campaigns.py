@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from rapport.accounts.access import require
 from rapport.accounts.roles import Perm
 from rapport.campaigns import services
-from rapport.campaigns.models import Campaign, CampaignState
+from rapport.campaigns.models import Campaign, CampaignKind, CampaignState
 from rapport.delivery.bouncing import bounce_counts
 from rapport.delivery.tasks import send_campaign
 from rapport.errors import Conflict, InvalidInput
@@ -23,7 +23,10 @@ from rapport.web.forms import CampaignForm
 @page
 def campaign_index(request: HttpRequest) -> HttpResponse:
     require(acting_user(request), Perm.VIEW_CONTACTS)
-    campaigns = Campaign.objects.select_related("template")[:200]
+    # Journeys' email steps are shown on their journey's page, not among broadcasts.
+    campaigns = Campaign.objects.filter(kind=CampaignKind.BROADCAST).select_related("template")[
+        :200
+    ]
     return render(request, "web/campaigns/list.html", {"campaigns": campaigns})
 
 
