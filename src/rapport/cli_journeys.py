@@ -50,7 +50,10 @@ def journey_recipes(
     """The recipes a journey can be created from."""
     from rapport.automation.recipes import RECIPES  # noqa: PLC0415
 
-    rows = [{"key": k, "name": r.name, "description": r.description} for k, r in RECIPES.items()]
+    rows = [
+        {"key": k, "name": str(r.name), "description": str(r.description)}
+        for k, r in RECIPES.items()
+    ]
     _emit(rows, as_json, [f"{r['key']:<16} {r['name']}: {r['description']}" for r in rows])
 
 

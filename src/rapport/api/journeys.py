@@ -99,7 +99,10 @@ def list_journeys(request: HttpRequest) -> list[dict[str, Any]]:
 @router.get("/recipes", response={200: list[RecipeOut], **ERRORS})
 def list_recipes(request: HttpRequest) -> list[dict[str, str]]:
     require(acting_user(request), Perm.VIEW_CONTACTS)
-    return [{"key": k, "name": r.name, "description": r.description} for k, r in RECIPES.items()]
+    return [
+        {"key": k, "name": str(r.name), "description": str(r.description)}
+        for k, r in RECIPES.items()
+    ]
 
 
 @router.post("", response={201: StatusOut, **ERRORS})

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 from rapport.accounts.models import User
 from rapport.content.models import Template, TemplateKind
 from rapport.content.services import TemplateContent, create_template
@@ -16,32 +19,36 @@ LIBRARY = Path(__file__).parent / "library"
 
 @dataclass(frozen=True, slots=True)
 class Recipe:
-    name: str
-    description: str
+    name: str | Promise
+    description: str | Promise
 
 
 RECIPES: dict[str, Recipe] = {
     "welcome": Recipe(
-        "Welcome series",
-        "Three emails over a week to each new confirmed subscriber; ends when they buy.",
+        _("Welcome series"),
+        _("Three emails over a week to each new confirmed subscriber; ends when they buy."),
     ),
     "birthday": Recipe(
-        "Birthday greeting",
-        "On the birthday in the contact's timezone, 9-11 in the morning: a greeting with a "
-        "unique coupon (a new code each year) and 100 loyalty points.",
+        _("Birthday greeting"),
+        _(
+            "On the birthday in the contact's timezone, 9-11 in the morning: a greeting with a "
+            "unique coupon (a new code each year) and 100 loyalty points."
+        ),
     ),
     "spring_festival": Recipe(
-        "Spring Festival promotion",
-        "A promotion a week before the Spring Festival (Chinese New Year), every year.",
+        _("Spring Festival promotion"),
+        _("A promotion a week before the Spring Festival (Chinese New Year), every year."),
     ),
     "winback": Recipe(
-        "Win-back",
-        "When a customer reaches the lapsed stage: a win-back offer, a reminder a week later, "
-        "and a note to staff if they still have not come back.",
+        _("Win-back"),
+        _(
+            "When a customer reaches the lapsed stage: a win-back offer, a reminder a week "
+            "later, and a note to staff if they still have not come back."
+        ),
     ),
     "cross_sell": Recipe(
-        "Post-purchase cross-sell",
-        "Three days after each order: what buyers of the same products buy next.",
+        _("Post-purchase cross-sell"),
+        _("Three days after each order: what buyers of the same products buy next."),
     ),
 }
 

@@ -170,8 +170,8 @@ def create_from_recipe(key: str, *, name: str = "", acting_user: User | None) ->
     definition = recipe_definition(key, acting_user=acting_user)
     return save_journey(
         definition,
-        name=name or RECIPES[key].name,
-        description=RECIPES[key].description,
+        name=name or str(RECIPES[key].name),
+        description=str(RECIPES[key].description),
         recipe=key,
         acting_user=acting_user,
     )
