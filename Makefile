@@ -44,6 +44,7 @@ bench: install
 	$(BIN)/python bench/send.py $(SEND_BENCH_ARGS)
 	$(BIN)/python bench/mime_build.py
 	$(BIN)/python bench/dkim_sign.py
+	$(BIN)/python bench/automation.py $(AUTOMATION_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var
