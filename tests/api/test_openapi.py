@@ -26,6 +26,8 @@ EXPECTED_PATHS = {
     "/api/v1/campaigns", "/api/v1/campaigns/{campaign_id}",
     "/api/v1/campaigns/{campaign_id}/send", "/api/v1/campaigns/{campaign_id}/pause",
     "/api/v1/campaigns/{campaign_id}/resume", "/api/v1/campaigns/{campaign_id}/cancel",
+    "/api/v1/journeys", "/api/v1/journeys/recipes", "/api/v1/journeys/{journey_id}",
+    "/api/v1/journeys/{journey_id}/enable", "/api/v1/journeys/{journey_id}/disable",
 }  # fmt: skip
 
 
