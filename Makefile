@@ -47,6 +47,7 @@ bench: install
 	$(BIN)/python bench/mime_build.py
 	$(BIN)/python bench/dkim_sign.py
 	$(BIN)/python bench/send_hours.py $(SEND_HOURS_BENCH_ARGS)
+	$(BIN)/python bench/automation.py $(AUTOMATION_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

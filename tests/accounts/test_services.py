@@ -90,6 +90,7 @@ def test_create_user_validates_and_audits():
                 Perm.EDIT_CONTACTS,
                 Perm.EDIT_CATALOG,
                 Perm.EDIT_CONTENT,
+                Perm.MANAGE_JOURNEYS,
                 Perm.IMPORT_DATA,
                 Perm.EXPORT_DATA,
                 Perm.VIEW_REPORTS,

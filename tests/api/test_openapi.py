@@ -30,6 +30,8 @@ EXPECTED_PATHS = {
     "/api/v1/frequency-tests", "/api/v1/frequency-tests/{test_id}",
     "/api/v1/frequency-tests/{test_id}/cancel", "/api/v1/send-hours/learn",
     "/api/v1/campaigns/{campaign_id}/report",
+    "/api/v1/journeys", "/api/v1/journeys/recipes", "/api/v1/journeys/{journey_id}",
+    "/api/v1/journeys/{journey_id}/enable", "/api/v1/journeys/{journey_id}/disable",
 }  # fmt: skip
 
 

@@ -15,6 +15,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from rapport.automation.recipes import recipe_definition
+from rapport.automation.services import enable_journey, save_journey
 from rapport.campaigns.experiments import VariantSpec, set_up_test
 from rapport.campaigns.frequency import GroupCap, start_frequency_test
 from rapport.campaigns.services import create_campaign, pause_campaign, start_campaign
@@ -81,6 +83,13 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int]] = {
     "frequency_tests.cancel": (200, 200, 200, 403, 403, 401),
     "send_hours.learn":     (200, 200, 200, 403, 403, 401),
     "campaigns.report":     (200, 200, 200, 200, 200, 401),
+    "journeys.list":        (200, 200, 200, 200, 200, 401),
+    "journeys.recipes":     (200, 200, 200, 200, 200, 401),
+    "journeys.get":         (200, 200, 200, 200, 200, 401),
+    "journeys.create":      (201, 201, 201, 403, 403, 401),
+    "journeys.update":      (200, 200, 200, 403, 403, 401),
+    "journeys.enable":      (200, 200, 200, 403, 403, 401),
+    "journeys.disable":     (200, 200, 200, 403, 403, 401),
 }  # fmt: skip
 
 
@@ -100,6 +109,8 @@ class World:
     paused: int
     frequency_test: int
     series: str = "BDAY"
+    journey: int = 0  # a draft journey
+    running: int = 0  # an enabled one
 
 
 @dataclass(frozen=True)
@@ -235,6 +246,15 @@ ENDPOINTS: dict[str, Endpoint] = {
     "frequency_tests.cancel": Endpoint("POST", "/api/v1/frequency-tests/{frequency_test}/cancel"),
     "send_hours.learn": Endpoint("POST", "/api/v1/send-hours/learn"),
     "campaigns.report": Endpoint("GET", "/api/v1/campaigns/{sending}/report"),
+    "journeys.list": Endpoint("GET", "/api/v1/journeys"),
+    "journeys.recipes": Endpoint("GET", "/api/v1/journeys/recipes"),
+    "journeys.get": Endpoint("GET", "/api/v1/journeys/{journey}"),
+    "journeys.create": Endpoint("POST", "/api/v1/journeys", lambda: {"recipe": "birthday"}),
+    "journeys.update": Endpoint(
+        "PATCH", "/api/v1/journeys/{journey}", lambda: {"description": "Say hello"}
+    ),
+    "journeys.enable": Endpoint("POST", "/api/v1/journeys/{journey}/enable"),
+    "journeys.disable": Endpoint("POST", "/api/v1/journeys/{running}/disable"),
 }
 
 
@@ -274,7 +294,13 @@ def _world(tmp_path: Path) -> World:
         name="Running", segment=audience.pk, caps=[GroupCap(1, 7), GroupCap(2, 7)],
         acting_user=None,
     )  # fmt: skip
+    journeys = {
+        key: save_journey(recipe_definition("welcome"), name=key, acting_user=None).pk
+        for key in ("journey", "running")
+    }
+    enable_journey(journeys["running"], acting_user=None)
     return World(
+        **journeys,
         contact=contact.pk,
         product=product.pk,
         order=order.pk,

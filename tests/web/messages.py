@@ -34,6 +34,7 @@ PYTHON_SOURCES = (
     # Apps added later: their pages, forms and models are UI too.
     "analytics/*.py",
     "automation/models.py",
+    "automation/recipes.py",
     "automation/views.py",
     "automation/forms.py",
     "tracking/models.py",

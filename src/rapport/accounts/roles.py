@@ -26,6 +26,7 @@ class Perm(StrEnum):
     DELETE_CONTACTS = "contacts.delete"
     EDIT_CATALOG = "catalog.edit"
     EDIT_CONTENT = "content.edit"  # templates, coupon series, test sends
+    MANAGE_JOURNEYS = "journeys.manage"  # build, switch on and off automation journeys
     IMPORT_DATA = "data.import"
     EXPORT_DATA = "data.export"
     MANAGE_USERS = "users.manage"
@@ -39,6 +40,7 @@ _SUPPORT = _READ | {Perm.EDIT_CONTACTS}
 _MARKETER = _SUPPORT | {
     Perm.EDIT_CATALOG,
     Perm.EDIT_CONTENT,
+    Perm.MANAGE_JOURNEYS,
     Perm.IMPORT_DATA,
     Perm.EXPORT_DATA,
 }

@@ -13,7 +13,13 @@ from rapport.accounts.access import require
 from rapport.accounts.roles import Perm
 from rapport.api.common import ERRORS, acting_user
 from rapport.campaigns import services
-from rapport.campaigns.models import Campaign, CampaignState, CapAction, ScheduleMode
+from rapport.campaigns.models import (
+    Campaign,
+    CampaignKind,
+    CampaignState,
+    CapAction,
+    ScheduleMode,
+)
 from rapport.delivery.bouncing import bounce_counts
 
 router = Router(tags=["campaigns"])
@@ -51,6 +57,7 @@ class StatusOut(Schema):
 class CampaignOut(Schema):
     id: int
     name: str
+    kind: str = Field(description="broadcast, or automation (a journey's email step)")
     state: str
     template_id: int
     schedule_mode: str
@@ -70,9 +77,14 @@ def _detail(campaign: Campaign) -> dict[str, object]:
 
 
 @router.get("", response={200: list[CampaignOut], **ERRORS})
-def list_campaigns(request: HttpRequest, state: CampaignState | None = None) -> list[Campaign]:
+def list_campaigns(
+    request: HttpRequest,
+    state: CampaignState | None = None,
+    kind: CampaignKind = CampaignKind.BROADCAST,
+) -> list[Campaign]:
+    """Broadcasts by default; ``kind=automation`` lists the journeys' email steps."""
     require(acting_user(request), Perm.VIEW_CONTACTS)
-    found = Campaign.objects.all()  # newest first
+    found = Campaign.objects.filter(kind=kind)  # newest first
     return list((found.filter(state=state) if state else found)[:500])
 
 

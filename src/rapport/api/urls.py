@@ -16,6 +16,7 @@ from rapport.api import (
     events,
     experiments,
     imports,
+    journeys,
     orders,
     products,
     segments,
@@ -44,6 +45,7 @@ api.add_router("/campaigns", experiments.ab_router)
 api.add_router("/frequency-tests", experiments.frequency_router)
 api.add_router("/send-hours", experiments.send_hours_router)
 api.add_router("/campaigns", reports.router)
+api.add_router("/journeys", journeys.router)
 
 
 @api.exception_handler(RapportError)

@@ -53,6 +53,13 @@ def rescore_rfm(now: dt.datetime) -> None:
     rescore(now)
 
 
+def run_journeys(now: dt.datetime) -> None:
+    """Triggers, due steps and staff emails of every enabled journey (``automation.engine``)."""
+    from rapport.automation.engine import tick  # noqa: PLC0415
+
+    tick(now)
+
+
 def dispatch_campaigns(now: dt.datetime) -> None:
     from rapport.campaigns.services import dispatch_due  # noqa: PLC0415
 
@@ -94,6 +101,8 @@ def refresh_analytics(now: dt.datetime) -> None:
 
 
 JOBS = [
+    # Journeys first: the emails their steps queue go out with this minute's dispatch.
+    PeriodicJob("run journeys", dt.timedelta(minutes=1), run_journeys),
     # Before dispatching, so that the rest of a decided A/B test goes out in the same minute.
     PeriodicJob("decide A/B tests", dt.timedelta(minutes=1), decide_ab_tests),
     PeriodicJob("dispatch campaigns", dt.timedelta(minutes=1), dispatch_campaigns),

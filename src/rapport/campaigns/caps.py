@@ -113,7 +113,7 @@ def apply_caps(
     periods = sorted({cap.days for cap in caps.values()})
     aggregates: dict[str, Count | Min] = {}
     for days in periods:
-        window = Q(sent_at__gte=now - dt.timedelta(days=days))
+        window = Q(sent_at__gt=now - dt.timedelta(days=days))  # a send ages out at the instant
         aggregates[f"n{days}"] = Count("pk", filter=window)
         aggregates[f"first{days}"] = Min("sent_at", filter=window)
     history: dict[int, dict[str, Any]] = {
@@ -122,7 +122,7 @@ def apply_caps(
             contact_id__in=list(caps),
             state=DeliveryState.SENT,
             campaign__transactional=False,
-            sent_at__gte=now - dt.timedelta(days=max(periods)),
+            sent_at__gt=now - dt.timedelta(days=max(periods)),
         )
         .values("contact_id")
         .annotate(**aggregates)

@@ -30,8 +30,22 @@ class CapAction(models.TextChoices):
     SKIP = "skip", _("Skip the contact")
 
 
+class CampaignKind(models.TextChoices):
+    BROADCAST = "broadcast", _("Broadcast")
+    # One per email step of a journey: it stays "sending" while its journey is on, and each
+    # contact's message is queued by the journey engine (``automation``), not by an audience.
+    AUTOMATION = "automation", _("Automation")
+
+
 class Campaign(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
+    kind = models.CharField(
+        _("kind"),
+        max_length=10,
+        choices=CampaignKind.choices,
+        default=CampaignKind.BROADCAST,
+        db_default=CampaignKind.BROADCAST,
+    )
     template = models.ForeignKey(
         "content.Template", on_delete=models.PROTECT, related_name="campaigns"
     )

@@ -33,6 +33,7 @@ from rapport.campaigns.models import (
     ABTestState,
     Campaign,
     CampaignAudience,
+    CampaignKind,
     CampaignState,
     CampaignTransition,
     CapAction,
@@ -354,6 +355,8 @@ def finish_if_done(campaign_id: int) -> bool:
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
         if campaign.state != CampaignState.SENDING or waiting.exists():
+            return False
+        if campaign.kind == CampaignKind.AUTOMATION:  # sends as long as its journey is on
             return False
         if ABTest.objects.filter(campaign_id=campaign_id, state=ABTestState.TESTING).exists():
             return False

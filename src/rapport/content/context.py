@@ -138,15 +138,18 @@ class ContextBuilder:
             if name in usage.names or name in links or not usage.names
         )
 
-    def build(self, contact_ids: Sequence[int]) -> list[dict[str, Any]]:
-        """Contexts in the order of ``contact_ids``; unknown ids are left out."""
+    def build(
+        self, contact_ids: Sequence[int], *, coupon_key: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Contexts in the order of ``contact_ids``; unknown ids are left out. Coupon codes are
+        issued for ``coupon_key`` (default: the sender's key)."""
         rows = {
             row[0]: row
             for row in Contact.objects.filter(pk__in=contact_ids).values_list(*self._columns)
         }
         if self.issue_coupons:
             self._issued = {
-                series: issue_codes(series, list(rows), self.sender.key)
+                series: issue_codes(series, list(rows), coupon_key or self.sender.key)
                 for series in sorted(self.usage.coupon_series)
             }
         wants_last_order = "last_order" in self.usage.contact_fields

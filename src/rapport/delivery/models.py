@@ -31,13 +31,18 @@ class DeliveryState(models.TextChoices):
 
 
 class Delivery(models.Model):
-    """One message of one campaign to one contact; the unique pair is what keeps every
-    recipient to one message, whatever the number of workers or crashes."""
+    """One message of one campaign to one contact (per occurrence); the unique triple is what
+    keeps every recipient to one message, whatever the number of workers or crashes.
+
+    ``occurrence`` is 0 for broadcasts (one message per contact) and the journey entry's id
+    for an automation campaign's message, so that a contact may get a journey's email once
+    per time they go through the journey (a yearly birthday), still exactly once each time."""
 
     campaign = models.ForeignKey(
         "campaigns.Campaign", on_delete=models.CASCADE, related_name="deliveries"
     )
     contact = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="+")
+    occurrence = models.BigIntegerField(default=0, db_default=0)
     state = models.CharField(max_length=8, choices=DeliveryState.choices, default="queued")
     due_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -53,7 +58,9 @@ class Delivery(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["campaign", "contact"], name="delivery_once")
+            models.UniqueConstraint(
+                fields=["campaign", "contact", "occurrence"], name="delivery_once_per_occurrence"
+            )
         ]
         indexes = [
             models.Index(fields=["campaign", "state", "due_at"], name="delivery_work"),

@@ -25,7 +25,7 @@ from django.utils import timezone
 from rapport.campaigns.audience import may_receive_marketing
 from rapport.campaigns.caps import apply_caps
 from rapport.campaigns.experiments import variant_messages
-from rapport.campaigns.models import Campaign, CampaignState, CapAction
+from rapport.campaigns.models import Campaign, CampaignKind, CampaignState, CapAction
 from rapport.campaigns.services import finish_if_done
 from rapport.content.checks import Usage, merge_usage
 from rapport.content.context import ContextBuilder, Sender
@@ -291,18 +291,11 @@ class CampaignSender:
         wanted = self._within_caps(wanted, report)
         if self.tracker is not None:
             self.tracker.prepare(wanted)
-        contexts = {
-            context_contact: context
-            for context_contact, context in zip(
-                [contact for _, contact in wanted],
-                self.builder.build([contact for _, contact in wanted]),
-                strict=False,
-            )
-        }
+        contexts = self._contexts(wanted)
         variants = self._variants_of([pk for pk, _ in wanted])
         group: list[_Outgoing] = []
-        for pk, contact_id in wanted:
-            context = contexts.get(contact_id)
+        for pk, _contact_id in wanted:
+            context = contexts.get(pk)
             if context is None:  # the contact was deleted since the row was queued
                 self._record_failure(pk, Answer(Outcome.REFUSED, None, "contact deleted"), report)
                 continue
@@ -323,6 +316,27 @@ class CampaignSender:
         return dict(
             Delivery.objects.filter(pk__in=pks).exclude(variant="").values_list("pk", "variant")
         )
+
+    def _contexts(self, rows: list[tuple[int, int]]) -> dict[int, dict[str, object]]:
+        """Each row's template context, by delivery id. A journey's coupon codes are per entry
+        (the delivery's ``occurrence``), so that a yearly birthday brings a new code each year:
+        those rows are built per entry when the template hands out coupons."""
+        groups: dict[str, list[tuple[int, int]]] = {"": rows}
+        if self.campaign.kind == CampaignKind.AUTOMATION and self.builder.usage.coupon_series:
+            contact_of = dict(rows)
+            groups = {}
+            for pk, occurrence in Delivery.objects.filter(pk__in=list(contact_of)).values_list(
+                "pk", "occurrence"
+            ):
+                groups.setdefault(f"journey-entry:{occurrence}", []).append((pk, contact_of[pk]))
+        contexts: dict[int, dict[str, object]] = {}
+        for coupon_key, members in groups.items():
+            built = self.builder.build(
+                [contact for _, contact in members], coupon_key=coupon_key or None
+            )
+            for (pk, _), context in zip(members, built, strict=False):
+                contexts[pk] = context
+        return contexts
 
     def _within_caps(
         self, rows: list[tuple[int, int]], report: SendReport
@@ -424,8 +438,12 @@ class CampaignSender:
         now = self.clock()
         rows = Delivery.objects.filter(pk=pk)
         response = _response(answer)
-        delivery = rows.values_list("attempts", "contact__email", "campaign__started_at").get()
-        attempts, email, started = delivery
+        delivery = rows.values_list(
+            "attempts", "contact__email", "campaign__started_at", "campaign__kind"
+        ).get()
+        attempts, email, started, kind = delivery
+        if kind == CampaignKind.AUTOMATION:  # on for years: its start says nothing of this row
+            started = None
         gave_up = attempts >= MAX_ATTEMPTS or (started and now - started > GIVE_UP_AFTER)
         if answer.outcome is Outcome.RETRY and not gave_up:
             rows.update(

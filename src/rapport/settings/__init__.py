@@ -188,6 +188,8 @@ EMAIL_PROVIDER = email_provider("RAPPORT_EMAIL_PROVIDER")
 ANYMAIL = env_json_object("RAPPORT_ANYMAIL")
 # Rows a worker claims at a time: the chunk that two or more workers share a campaign by.
 SEND_BATCH = env_int("RAPPORT_SEND_BATCH", 200)
+# Journey entries the engine takes per transaction (automation.engine).
+JOURNEY_BATCH = env_int("RAPPORT_JOURNEY_BATCH", 1000)
 # The mailbox those bounces land in, read every five minutes; empty: not read.
 BOUNCE_MAILBOX = imap_mailbox(env_str("RAPPORT_BOUNCE_IMAP_URL", ""))
 MAILCATCHER_LISTEN = env_str("RAPPORT_MAILCATCHER_LISTEN", "127.0.0.1:1025")

@@ -13,7 +13,7 @@ from rapport.accounts.access import require
 from rapport.accounts.models import User
 from rapport.accounts.roles import Perm
 from rapport.campaigns import services
-from rapport.campaigns.models import Campaign, CampaignState
+from rapport.campaigns.models import Campaign, CampaignKind, CampaignState
 from rapport.delivery.bouncing import bounce_counts
 from rapport.delivery.tasks import send_campaign
 from rapport.errors import Conflict, InvalidInput
@@ -25,7 +25,10 @@ from rapport.web.views.experiments import ab_panel
 @page
 def campaign_index(request: HttpRequest) -> HttpResponse:
     require(acting_user(request), Perm.VIEW_CONTACTS)
-    campaigns = Campaign.objects.select_related("template")[:200]
+    # Journeys' email steps are shown on their journey's page, not among broadcasts.
+    campaigns = Campaign.objects.filter(kind=CampaignKind.BROADCAST).select_related("template")[
+        :200
+    ]
     return render(request, "web/campaigns/list.html", {"campaigns": campaigns})
 
 
