@@ -19,8 +19,7 @@ from django.utils import timezone
 from rapport.analytics.absorb import absorb_events
 from rapport.analytics.metrics import Counts, Metrics, Money, campaign_counts
 from rapport.analytics.models import HourlyRollup, LocalOpenHour, SnapshotRow
-from rapport.analytics.reports import broadcasts
-from rapport.campaigns.models import Campaign
+from rapport.campaigns.models import Campaign, CampaignKind
 from rapport.crm.models import Contact, Event, EventType
 
 PERIODS = (30, 90)
@@ -191,9 +190,9 @@ def suggest_window(
 def _ranked(since: dt.datetime) -> tuple[Metrics, list[Ranked], list[Ranked], tuple[Money, ...]]:
     """Totals of the campaigns started in the period (automation emails included), and the
     broadcasts among them ranked (a journey's emails have their own report)."""
-    started = Campaign.objects.filter(started_at__gte=since)
-    campaigns = dict(started.values_list("pk", "name"))
-    ranked = set(started.filter(broadcasts()).values_list("pk", flat=True))
+    rows = list(Campaign.objects.filter(started_at__gte=since).values_list("pk", "name", "kind"))
+    campaigns = {pk: name for pk, name, _kind in rows}
+    ranked = {pk for pk, _name, kind in rows if kind == CampaignKind.BROADCAST}
     counts, as_of = campaign_counts(list(campaigns))
     total = sum(counts.values(), Counts())
     judged = [

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -28,7 +28,7 @@ from rapport.analytics.models import (
     SnapshotRow,
 )
 from rapport.analytics.snapshot import OTHER
-from rapport.campaigns.models import Campaign, CampaignState
+from rapport.campaigns.models import Campaign, CampaignKind, CampaignState
 
 Cell = int | float | str | Decimal | None
 COMPARE_WITH = 10  # previous broadcasts whose median a campaign is compared with
@@ -337,19 +337,13 @@ def _segments(campaign_ids: Sequence[int]) -> Table:
     )
 
 
-def broadcasts() -> Q:
-    """Broadcast campaigns only, where campaigns have a kind (automation emails are not what
-    a newsletter is compared with)."""
-    names = {f.name for f in Campaign._meta.get_fields()}
-    return Q(**{"kind": "broadcast"}) if "kind" in names else Q()
-
-
 def previous_broadcasts(campaign_ids: Sequence[int], limit: int = COMPARE_WITH) -> list[int]:
     """The last ``limit`` finished broadcasts started before the first of these campaigns."""
     started = [s for s in _starts(campaign_ids).values() if s is not None]
-    earlier = Campaign.objects.filter(broadcasts(), state=CampaignState.SENT).exclude(
-        pk__in=campaign_ids
-    )
+    # Broadcasts only: automation emails are not what a newsletter is compared with.
+    earlier = Campaign.objects.filter(
+        kind=CampaignKind.BROADCAST, state=CampaignState.SENT
+    ).exclude(pk__in=campaign_ids)
     if started:
         earlier = earlier.filter(started_at__lt=min(started))
     else:
