@@ -11,6 +11,9 @@ from django.test import Client
 
 from rapport.accounts.roles import Role
 from rapport.analytics.csv_export import safe_cell
+from rapport.automation.models import JourneyEmail
+from rapport.automation.services import save_journey
+from rapport.campaigns.models import Campaign, CampaignKind
 from rapport.crm.models import Event
 from tests.analytics.fixture import make_spring
 
@@ -118,3 +121,31 @@ def test_the_report_speaks_chinese(client_for: Callable[[str], Client]) -> None:
 
     assert "报告：Spring" in page
     assert "打开率" in page and "与以往活动对比" in page
+
+
+def test_a_journeys_report_adds_its_emails(client_for: Callable[[str], Client]) -> None:
+    first, second = make_spring("First"), make_spring("Second")
+    Campaign.objects.filter(pk__in=[first.campaign, second.campaign]).update(
+        kind=CampaignKind.AUTOMATION
+    )
+    journey = save_journey(
+        {"trigger": {"type": "contact_created"}, "steps": [{"type": "tag", "add": ["x"]}]},
+        name="Welcome series",
+        acting_user=None,
+    )
+    JourneyEmail.objects.create(journey=journey, step="welcome", campaign_id=first.campaign)
+    JourneyEmail.objects.create(journey=journey, step="follow-up", campaign_id=second.campaign)
+    client = client_for(Role.VIEWER)
+
+    page = client.get(f"/journeys/{journey.pk}/report/").content.decode()
+    emails = _csv(client.get(f"/journeys/{journey.pk}/report/emails.csv"))
+
+    assert "Report: Welcome series" in page
+    assert 'id="stat-delivered">14<' in page
+    assert 'id="comparison"' not in page  # a welcome series is not compared with newsletters
+    assert emails[0][:3] == ["email", "sent", "delivered"]
+    assert [row[:3] for row in emails[1:]] == [["First", "9", "7"], ["Second", "9", "7"]]
+    assert (
+        f'href="/journeys/{journey.pk}/report/"'
+        in client.get(f"/journeys/{journey.pk}/").content.decode()
+    )

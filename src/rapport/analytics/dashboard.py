@@ -19,6 +19,7 @@ from django.utils import timezone
 from rapport.analytics.absorb import absorb_events
 from rapport.analytics.metrics import Counts, Metrics, Money, campaign_counts
 from rapport.analytics.models import HourlyRollup, LocalOpenHour, SnapshotRow
+from rapport.analytics.reports import broadcasts
 from rapport.campaigns.models import Campaign
 from rapport.crm.models import Contact, Event, EventType
 
@@ -188,13 +189,17 @@ def suggest_window(
 
 
 def _ranked(since: dt.datetime) -> tuple[Metrics, list[Ranked], list[Ranked], tuple[Money, ...]]:
-    campaigns = dict(Campaign.objects.filter(started_at__gte=since).values_list("pk", "name"))
+    """Totals of the campaigns started in the period (automation emails included), and the
+    broadcasts among them ranked (a journey's emails have their own report)."""
+    started = Campaign.objects.filter(started_at__gte=since)
+    campaigns = dict(started.values_list("pk", "name"))
+    ranked = set(started.filter(broadcasts()).values_list("pk", flat=True))
     counts, as_of = campaign_counts(list(campaigns))
     total = sum(counts.values(), Counts())
     judged = [
         Ranked(campaign_id=pk, name=campaigns[pk], metrics=Metrics(counts=c, as_of=as_of))
         for pk, c in counts.items()
-        if c.delivered >= MIN_DELIVERED
+        if c.delivered >= MIN_DELIVERED and pk in ranked
     ]
     judged.sort(key=lambda r: (r.metrics.click_rate or 0, r.metrics.open_rate or 0), reverse=True)
     best = judged[:RANKED]

@@ -62,6 +62,7 @@ class Comparison:
 class Report:
     campaign_ids: tuple[int, ...]
     metrics: Metrics
+    compared: bool  # against previous broadcasts (not for an automation)
     compared_with: int  # how many previous broadcasts the median is of
     comparison: list[Comparison]
     tables: dict[str, Table]
@@ -384,13 +385,63 @@ def _comparison_table(comparison: list[Comparison]) -> Table:
     )
 
 
-def build_report(campaign_ids: Sequence[int], *, absorb: bool = True) -> Report:
+def _emails(campaign_ids: Sequence[int], counts: dict[int, Counts]) -> Table:
+    """One row per email of a set (an automation's steps)."""
+    names = dict(Campaign.objects.filter(pk__in=campaign_ids).values_list("pk", "name"))
+    rows: list[tuple[Cell, ...]] = []
+    for campaign_id in campaign_ids:
+        m = Metrics(counts=counts[campaign_id], as_of=None)
+        c = m.counts
+        rows.append(
+            (
+                names.get(campaign_id, str(campaign_id)),
+                c.sent,
+                c.delivered,
+                m.open_rate,
+                m.click_rate,
+                m.click_to_open,
+                c.converted,
+                m.unsubscribe_rate,
+            )
+        )
+    return Table(
+        name="emails",
+        title=_("Emails"),
+        columns=(
+            "email",
+            "sent",
+            "delivered",
+            "open_rate",
+            "click_rate",
+            "click_to_open",
+            "converted",
+            "unsubscribe_rate",
+        ),
+        headers=(
+            _("Email"),
+            _("Sent"),
+            _("Delivered"),
+            _("Open rate"),
+            _("Click rate"),
+            _("Click-to-open"),
+            _("Converted"),
+            _("Unsubscribe rate"),
+        ),
+        rows=rows,
+    )
+
+
+def build_report(
+    campaign_ids: Sequence[int], *, absorb: bool = True, compare: bool = True
+) -> Report:
     """Everything a report shows. ``absorb`` first brings the rollups up to date with the
-    events committed so far (cheap when little is new), so a report is never behind."""
+    events committed so far (cheap when little is new), so a report is never behind;
+    ``compare`` adds the median of the previous broadcasts. A set of several campaigns (an
+    automation's emails) also gets a row per email."""
     ids = tuple(dict.fromkeys(campaign_ids))
     if absorb:
         absorb_events()
-    previous_ids = previous_broadcasts(ids)
+    previous_ids = previous_broadcasts(ids) if compare else []
     counts, as_of = campaign_counts([*ids, *previous_ids])
     metrics = Metrics(counts=sum((counts[i] for i in ids), Counts()), as_of=as_of)
     comparison = _compare(metrics, {i: counts[i] for i in previous_ids})
@@ -404,9 +455,12 @@ def build_report(campaign_ids: Sequence[int], *, absorb: bool = True) -> Report:
         _segments(ids),
         _comparison_table(comparison),
     ]
+    if len(ids) > 1:
+        tables.append(_emails(ids, counts))
     return Report(
         campaign_ids=ids,
         metrics=metrics,
+        compared=compare,
         compared_with=len(previous_ids),
         comparison=comparison,
         tables={table.name: table for table in tables},

@@ -18,6 +18,8 @@ from rapport.analytics.dashboard import WindowSuggestion, suggest_window
 from rapport.analytics.metrics import Metrics, metrics_for
 from rapport.analytics.reports import Report, build_report
 from rapport.analytics.snapshot import refresh_live_snapshots
+from rapport.automation.models import Journey, JourneyEmail
+from rapport.automation.services import get_journey_for
 from rapport.campaigns.models import Campaign
 from rapport.campaigns.services import get_campaign_for
 from rapport.content.models import Workspace
@@ -30,6 +32,20 @@ def get_report_for(user: User | None, campaign_ref: int | str) -> tuple[Campaign
         require(user, Perm.VIEW_REPORTS)
     campaign = get_campaign_for(user, campaign_ref)
     return campaign, build_report([campaign.pk])
+
+
+def get_journey_report_for(user: User | None, journey_ref: int | str) -> tuple[Journey, Report]:
+    """An automation's report: its email steps' campaigns together (contract item 3), with a
+    row per email, and no comparison with broadcasts (a welcome series is not a newsletter)."""
+    if user is not None:
+        require(user, Perm.VIEW_REPORTS)
+    journey = get_journey_for(user, journey_ref)
+    campaign_ids = list(
+        JourneyEmail.objects.filter(journey=journey)
+        .order_by("pk")
+        .values_list("campaign_id", flat=True)
+    )
+    return journey, build_report(campaign_ids, compare=False)
 
 
 def campaign_metrics(campaign_ids: Sequence[int]) -> Metrics:

@@ -12,6 +12,12 @@ urlpatterns = [
         views.campaign_report_csv,
         name="campaign_report_csv",
     ),
+    path("journeys/<int:journey_id>/report/", views.journey_report, name="journey_report"),
+    path(
+        "journeys/<int:journey_id>/report/<str:table>.csv",
+        views.journey_report_csv,
+        name="journey_report_csv",
+    ),
     path("analytics/plotly.css", views.plotly_stylesheet, name="plotly_css"),
     path("dashboard/use-window", views.use_window, name="use_window"),
 ]

@@ -6,13 +6,19 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
 from rapport.analytics import charts
 from rapport.analytics.csv_export import csv_lines
-from rapport.analytics.services import get_report_for, use_suggested_window
+from rapport.analytics.reports import Report, Table
+from rapport.analytics.services import (
+    get_journey_report_for,
+    get_report_for,
+    use_suggested_window,
+)
 from rapport.analytics.staticfiles import plotly_css
 from rapport.errors import Conflict
 from rapport.web.decorators import acting_user, page
@@ -21,38 +27,76 @@ from rapport.web.decorators import acting_user, page
 CHARTED = {"devices": charts.share_figure, "clients": charts.share_figure}
 
 
-@page
-def campaign_report(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    campaign, report = get_report_for(acting_user(request), campaign_id)
+def _page(
+    request: HttpRequest, report: Report, *, title: str, back: str, base: str, started: object
+) -> HttpResponse:
     tables = report.tables
     figures = {"hourly": charts.hourly_figure(tables["hourly"])}
     figures |= {name: make(tables[name]) for name, make in CHARTED.items() if tables[name].rows}
+    shown = ("emails", "links", "devices", "clients", "domains", "segments", "summary")
     context = {
-        "campaign": campaign,
+        "title": title,
+        "back_url": back,
+        "csv_base": base,
+        "started": started,
         "report": report,
         "m": report.metrics,
         "c": report.metrics.counts,
         "figures": figures,
         "chart_data": [(f"figure-{name}", figure) for name, figure in figures.items()],
-        "tables": [
-            tables[name]
-            for name in ("links", "devices", "clients", "domains", "segments", "summary")
-        ],
+        "tables": [tables[name] for name in shown if name in tables],
     }
     return render(request, "analytics/report.html", context)
+
+
+def _csv(table: Table, filename: str) -> HttpResponse:
+    response = StreamingHttpResponse(csv_lines(table), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response  # type: ignore[return-value]
+
+
+def _table(report: Report, name: str) -> Table:
+    if name not in report.tables:
+        raise Http404(f"A report has no table {name!r}; it has {', '.join(report.tables)}.")
+    return report.tables[name]
+
+
+@page
+def campaign_report(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign, report = get_report_for(acting_user(request), campaign_id)
+    return _page(
+        request,
+        report,
+        title=campaign.name,
+        back=reverse("campaign", args=[campaign.pk]),
+        base=reverse("campaign_report", args=[campaign.pk]),
+        started=campaign.started_at,
+    )
 
 
 @page
 def campaign_report_csv(request: HttpRequest, campaign_id: int, table: str) -> HttpResponse:
     campaign, report = get_report_for(acting_user(request), campaign_id)
-    if table not in report.tables:
-        raise Http404(f"A report has no table {table!r}; it has {', '.join(report.tables)}.")
-    response = StreamingHttpResponse(
-        csv_lines(report.tables[table]), content_type="text/csv; charset=utf-8"
+    return _csv(_table(report, table), f"campaign-{campaign.pk}-{table}.csv")
+
+
+@page
+def journey_report(request: HttpRequest, journey_id: int) -> HttpResponse:
+    journey, report = get_journey_report_for(acting_user(request), journey_id)
+    return _page(
+        request,
+        report,
+        title=journey.name,
+        back=reverse("journey", args=[journey.pk]),
+        base=reverse("journey_report", args=[journey.pk]),
+        started=journey.enabled_at,
     )
-    filename = f"campaign-{campaign.pk}-{table}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response  # type: ignore[return-value]
+
+
+@page
+def journey_report_csv(request: HttpRequest, journey_id: int, table: str) -> HttpResponse:
+    journey, report = get_journey_report_for(acting_user(request), journey_id)
+    return _csv(_table(report, table), f"journey-{journey.pk}-{table}.csv")
 
 
 @cache_control(public=True, max_age=86400)
