@@ -325,3 +325,21 @@ def test_machine_events_never_move_the_engagement_columns_even_when_refreshed() 
     refresh_engagement()
     contact.refresh_from_db()
     assert (contact.last_opened_at, contact.last_clicked_at) == (person.occurred_at, None)
+
+
+def test_reports_count_a_click_only_reader_once_as_an_opener_by_click(
+    recorder: Recorder,
+) -> None:
+    from rapport.analytics.metrics import metrics_for  # noqa: PLC0415
+
+    campaign = make_campaign()
+    delivery = make_delivery(campaign, make_contact())
+    link = make_link(campaign, "https://shop.example.com/")
+    _get(click_path(delivery, link))  # images blocked: no pixel, only the click
+    recorder.flush(everything=True)
+    assert Event.objects.filter(type=EventType.OPENED, data__implied=True).count() == 1
+
+    counts = metrics_for([campaign.pk]).counts
+
+    assert (counts.openers, counts.openers_by_click, counts.opens) == (1, 1, 0)
+    assert (counts.clickers, counts.clicks) == (1, 1)

@@ -301,7 +301,7 @@ def _absorb(events: QuerySet[Event]) -> tuple[list[int], int]:
         "pk", "type", "campaign_id", "contact_id", "occurred_at", "data"
     ):
         seen.append(pk)
-        if kind in RELEVANT and campaign_id is not None:
+        if kind in RELEVANT and campaign_id is not None and not _implied(data):
             rows.append((kind, campaign_id, contact_id, at, data))
     pairs = {(campaign_id, contact_id) for _, campaign_id, contact_id, _, _ in rows}
     facts = _load_facts(pairs)
@@ -490,3 +490,10 @@ def absorb_events(*, now: dt.datetime | None = None, chunk_ids: int = CHUNK_IDS)
     return AbsorbResult(
         events=absorbed, through=max(low, top), pending_gaps=PendingGap.objects.count()
     )
+
+
+def _implied(data: Any) -> bool:
+    """An open that tracking added for a click with no open on record (``data.implied``,
+    kept so that the contact's last open moves): the click counts it here already, as an
+    opener by click, so it is not counted a second time as an open."""
+    return isinstance(data, dict) and data.get("implied") is True
