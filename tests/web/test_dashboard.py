@@ -48,7 +48,7 @@ def test_counts_are_cached_and_imports_shown_only_to_importers(
     # 8 for the page, the rest for the engagement overview: absorbing new events first, then
     # a fixed number however many campaigns (tests/analytics/test_dashboard.py), the first
     # absorb also creating its bookmark row
-    with django_assert_max_num_queries(29):
+    with django_assert_max_num_queries(28):
         assert "list.csv" in marketer.get("/").content.decode()
     # session, user, newest contacts, recent imports: the counts and overview come from the cache
     with django_assert_max_num_queries(4):
