@@ -46,8 +46,7 @@ def test_counts_are_cached_and_imports_shown_only_to_importers(
     ImportJob.objects.create(kind="contacts", file_path="/x.csv", original_name="list.csv")
     marketer = client_for(Role.MARKETER)
     # 8 for the page, the rest for the engagement overview: absorbing new events first, then
-    # a fixed number however many campaigns (tests/analytics/test_dashboard.py), the first
-    # absorb also creating its bookmark row
+    # a fixed number however many campaigns (tests/analytics/test_dashboard.py)
     with django_assert_max_num_queries(28):
         assert "list.csv" in marketer.get("/").content.decode()
     # session, user, newest contacts, recent imports: the counts and overview come from the cache
