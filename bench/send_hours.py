@@ -44,8 +44,8 @@ def main() -> None:
     from django.db.models import Count  # noqa: PLC0415
     from django.db.models.functions import ExtractHour  # noqa: PLC0415
 
-    from rapport.campaigns.engagement import human_engagement  # noqa: PLC0415
     from rapport.campaigns.send_times import HISTORY_DAYS, learn  # noqa: PLC0415
+    from rapport.crm.engagement import human_engagement  # noqa: PLC0415
     from rapport.crm.models import Contact, Event  # noqa: PLC0415
     from rapport.demo.shop import build_demo_shop  # noqa: PLC0415
 

@@ -15,11 +15,14 @@ def wait_until_answering(
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited early with {process.returncode}")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             connection.request("GET", path)
             if connection.getresponse().status == 200:
                 return
         except OSError:
-            time.sleep(0.2)
+            pass  # not listening yet
+        finally:
+            connection.close()
+        time.sleep(0.2)  # also after an answer other than 200: no busy loop
     raise RuntimeError(f"nothing answered on port {port} within {seconds}s")

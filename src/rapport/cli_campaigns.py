@@ -193,7 +193,7 @@ def campaign_ab_test(
     difference from A with its interval and p-value, and the decision."""
     from pydantic import ValidationError  # noqa: PLC0415
 
-    from rapport.api.experiments import ABTestIn  # noqa: PLC0415 - the API's own validation
+    from rapport.api.experiments import ABTestIn, set_up_from  # noqa: PLC0415 - the API's own
     from rapport.campaigns import experiments  # noqa: PLC0415
     from rapport.campaigns.models import ABTest  # noqa: PLC0415
     from rapport.campaigns.services import get_campaign_for  # noqa: PLC0415
@@ -210,12 +210,7 @@ def campaign_ab_test(
                 payload = ABTestIn.model_validate_json(spec.read_text(encoding="utf-8"))
             except (OSError, ValidationError) as error:
                 fail(f"cannot use {spec}: {error}")
-            experiments.set_up_test(
-                found.pk,
-                variants=[experiments.VariantSpec(**v.model_dump()) for v in payload.variants],
-                test_share=payload.test_share, metric=payload.metric,
-                confidence=payload.confidence, wait_hours=payload.wait_hours, acting_user=None,
-            )  # fmt: skip
+            set_up_from(found.pk, payload, None)
         test = ABTest.objects.filter(campaign=found).first()
         if test is None:
             fail(f"The campaign {found.name!r} has no A/B test (set one up with --spec).")
@@ -245,8 +240,8 @@ def _print_ab_test(test: Any, as_json: bool) -> None:
         typer.echo(f"  {row['label']} - A: {row['difference']:+.4f} {interval} "
                    f"p={row['p_value']:.4g}{' significant' if row['significant'] else ''}"
                    f"{' (' + row['note'] + ')' if row['note'] else ''}")  # fmt: skip
-    if outcome_text(test):
-        typer.echo(outcome_text(test))
+    if outcome := outcome_text(test):
+        typer.echo(outcome)
 
 
 @campaign_app.command("learn-hours")
@@ -292,10 +287,10 @@ def frequency_start(  # noqa: PLR0917 - Typer reads options from the parameters
 
     parsed = []
     for cap in caps:
-        messages, _, days = cap.partition("/")
-        if not (messages.isdigit() and days.isdigit()):
+        group_cap = frequency.GroupCap.parse(cap)
+        if group_cap is None:
             fail(f"--cap {cap!r}: write MESSAGES/DAYS, e.g. 2/7 for two emails a week.")
-        parsed.append(frequency.GroupCap(int(messages), int(days)))
+        parsed.append(group_cap)
     try:
         test = frequency.start_frequency_test(
             name=name or f"{segment} {timezone.now():%Y-%m-%d %H:%M}", segment=segment,

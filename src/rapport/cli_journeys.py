@@ -48,12 +48,9 @@ def journey_recipes(
     as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
 ) -> None:
     """The recipes a journey can be created from."""
-    from rapport.automation.recipes import RECIPES  # noqa: PLC0415
+    from rapport.automation.recipes import recipe_list  # noqa: PLC0415
 
-    rows = [
-        {"key": k, "name": str(r.name), "description": str(r.description)}
-        for k, r in RECIPES.items()
-    ]
+    rows = recipe_list()
     _emit(rows, as_json, [f"{r['key']:<16} {r['name']}: {r['description']}" for r in rows])
 
 

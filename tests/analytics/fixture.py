@@ -123,30 +123,19 @@ def make_spring(name: str = "Spring") -> Spring:
     Delivery.objects.filter(pk=deliveries[8]).update(state=DeliveryState.FAILED)
     Delivery.objects.filter(pk=deliveries[9]).update(state=DeliveryState.SKIPPED)
     Delivery.objects.filter(pk=deliveries[6]).update(was_capped=True)
-    Bounce.objects.create(
-        key=f"smtp:{campaign}",
-        kind=BounceKind.HARD,
-        delivery_id=deliveries[8],
-        campaign_id=campaign,
-        email=emails[8],
-        source="smtp",
-    )
-    Bounce.objects.create(
-        key=f"imap:{campaign}",
-        kind=BounceKind.SOFT,
-        delivery_id=deliveries[7],
-        campaign_id=campaign,
-        email=emails[7],
-        source="imap",
-    )
-    Bounce.objects.create(
-        key=f"imap:{campaign}-delay",
-        kind=BounceKind.DELAYED,
-        delivery_id=deliveries[7],
-        campaign_id=campaign,
-        email=emails[7],
-        source="imap",
-    )
+    for key, kind, i, source in (
+        (f"smtp:{campaign}", BounceKind.HARD, 8, "smtp"),
+        (f"imap:{campaign}", BounceKind.SOFT, 7, "imap"),
+        (f"imap:{campaign}-delay", BounceKind.DELAYED, 7, "imap"),
+    ):
+        Bounce.objects.create(
+            key=key,
+            kind=kind,
+            delivery_id=deliveries[i],
+            campaign_id=campaign,
+            email=emails[i],
+            source=source,
+        )
     Campaign.objects.filter(pk=campaign).update(
         state=CampaignState.SENT, started_at=T0, finished_at=at(1)
     )

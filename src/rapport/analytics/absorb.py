@@ -229,7 +229,7 @@ class _Merger:
             first = fact.first_click_at
             if first is None:
                 _bump(d.campaign[c], "clickers")
-                _bump(d.hourly[(c, _hour(at))], "clickers")
+                _bump(hour, "clickers")
                 for dim, value in (
                     (Dimension.DEVICE, fact.device),
                     (Dimension.CLIENT, fact.client),
@@ -239,7 +239,7 @@ class _Merger:
                 fact.first_click_at = at
             elif at < first:
                 _bump(d.hourly[(c, _hour(first))], "clickers", -1)
-                _bump(d.hourly[(c, _hour(at))], "clickers")
+                _bump(hour, "clickers")
                 fact.first_click_at = at
         change = int(fact.by_click_only) - int(by_click_before)
         if change:
@@ -305,7 +305,7 @@ def _absorb(events: QuerySet[Event]) -> tuple[list[int], int]:
             rows.append((kind, campaign_id, contact_id, at, data))
     pairs = {(campaign_id, contact_id) for _, campaign_id, contact_id, _, _ in rows}
     facts = _load_facts(pairs)
-    contacts = _contacts({contact for pair in pairs - facts.keys() for contact in pair[1:]})
+    contacts = _contacts({contact for _campaign, contact in pairs - facts.keys()})
     merger = _Merger(facts)
     for kind, campaign_id, contact_id, at, data in rows:
         key = (campaign_id, contact_id)

@@ -1,25 +1,16 @@
-"""Report tables as CSV, streamed row by row.
-
-Cells that a spreadsheet would read as a formula (starting with = + - @, a tab or a carriage
-return) get a leading apostrophe: a link or segment name like ``=HYPERLINK(...)`` must not
-run when someone opens the export (CSV injection, OWASP). Numbers are written as numbers:
-rates as fractions with four decimals, money with its own.
+"""Report tables as CSV, streamed row by row, as the contacts export writes them
+(``rapport.crm.exporting``: a BOM for Excel, formula-like cells defused against CSV injection).
+Numbers are written as numbers: rates as fractions with four decimals, money with its own.
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from decimal import Decimal
+from itertools import chain
 
 from rapport.analytics.reports import Cell, Table
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+from rapport.crm import exporting
 
 
 def safe_cell(value: Cell) -> str | int | Decimal:
@@ -29,12 +20,9 @@ def safe_cell(value: Cell) -> str | int | Decimal:
         return f"{value:.4f}"
     if isinstance(value, int | Decimal):
         return value
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return exporting.neutralise(str(value))
 
 
 def csv_lines(table: Table) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(table.columns)  # a BOM: Excel then reads UTF-8 (中文)
-    for row in table.rows:
-        yield writer.writerow([safe_cell(cell) for cell in row])
+    rows = ([str(safe_cell(cell)) for cell in row] for row in table.rows)
+    return exporting.csv_lines(chain([list(table.columns)], rows))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
@@ -69,11 +68,14 @@ class Overview:
     since: dt.date
     totals: Metrics
     series: list[Day]
-    revenue: tuple[Money, ...]
     best: list[Ranked]
     worst: list[Ranked]
     heatmap: list[list[int]]  # [weekday][hour], contacts' local time
     suggestion: WindowSuggestion | None
+
+    @property
+    def revenue(self) -> tuple[Money, ...]:
+        return self.totals.counts.revenue
 
 
 def _by_day(since: dt.date, rows: object) -> defaultdict[dt.date, int]:
@@ -187,7 +189,7 @@ def suggest_window(
     )
 
 
-def _ranked(since: dt.datetime) -> tuple[Metrics, list[Ranked], list[Ranked], tuple[Money, ...]]:
+def _ranked(since: dt.datetime) -> tuple[Metrics, list[Ranked], list[Ranked]]:
     """Totals of the campaigns started in the period (automation emails included), and the
     broadcasts among them ranked (a journey's emails have their own report)."""
     rows = list(Campaign.objects.filter(started_at__gte=since).values_list("pk", "name", "kind"))
@@ -203,7 +205,7 @@ def _ranked(since: dt.datetime) -> tuple[Metrics, list[Ranked], list[Ranked], tu
     judged.sort(key=lambda r: (r.metrics.click_rate or 0, r.metrics.open_rate or 0), reverse=True)
     best = judged[:RANKED]
     worst = [r for r in reversed(judged[-RANKED:]) if r not in best]
-    return Metrics(counts=total, as_of=as_of), best, worst, total.revenue
+    return Metrics(counts=total, as_of=as_of), best, worst
 
 
 def overview(days: int = 30, *, now: dt.datetime | None = None) -> Overview:
@@ -213,7 +215,7 @@ def overview(days: int = 30, *, now: dt.datetime | None = None) -> Overview:
     days = days if days in PERIODS else PERIODS[0]
     since = (now - dt.timedelta(days=days - 1)).date()
     start = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
-    totals, best, worst, revenue = _ranked(start)
+    totals, best, worst = _ranked(start)
     grid = heatmap(since)
     ninety = grid if days == 90 else None
     return Overview(
@@ -221,13 +223,8 @@ def overview(days: int = 30, *, now: dt.datetime | None = None) -> Overview:
         since=since,
         totals=totals,
         series=_series(since, now.date()),
-        revenue=revenue or (),
         best=best,
         worst=worst,
         heatmap=grid,
         suggestion=suggest_window(now=now, grid=ninety),
     )
-
-
-def revenue_total(moneys: tuple[Money, ...]) -> dict[str, Decimal]:
-    return {m.currency: m.amount for m in moneys}

@@ -183,9 +183,12 @@ def _bounce_split(
     return split
 
 
-def campaign_counts(campaign_ids: Sequence[int]) -> tuple[dict[int, Counts], dt.datetime | None]:
+def campaign_counts(
+    campaign_ids: Sequence[int], *, dated: Sequence[int] | None = None
+) -> tuple[dict[int, Counts], dt.datetime | None]:
     """Counts of each campaign, in a fixed number of queries however many campaigns; and
-    the time of the oldest delivery snapshot used."""
+    the time of the oldest delivery snapshot of ``dated`` (default: all of them), so that a
+    report read with its comparison campaigns shows when its own counts were taken."""
     ids = list(dict.fromkeys(campaign_ids))
     snapshots = current_snapshots(ids)
     bounces = _bounce_split(ids, snapshots)
@@ -242,7 +245,8 @@ def campaign_counts(campaign_ids: Sequence[int]) -> tuple[dict[int, Counts], dt.
             orders=orders[campaign_id],
             revenue=_money(revenue[campaign_id]),
         )
-    times = [s.computed_at for s in snapshots.values() if s.computed_at]
+    dated_ids = set(ids if dated is None else dated)
+    times = [s.computed_at for i, s in snapshots.items() if i in dated_ids and s.computed_at]
     return result, min(times) if times else None
 
 

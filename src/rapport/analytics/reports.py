@@ -436,7 +436,7 @@ def build_report(
     if absorb:
         absorb_events()
     previous_ids = previous_broadcasts(ids) if compare else []
-    counts, as_of = campaign_counts([*ids, *previous_ids])
+    counts, as_of = campaign_counts([*ids, *previous_ids], dated=ids)
     metrics = Metrics(counts=sum((counts[i] for i in ids), Counts()), as_of=as_of)
     comparison = _compare(metrics, {i: counts[i] for i in previous_ids})
     tables = [

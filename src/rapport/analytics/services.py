@@ -5,7 +5,6 @@ scheduler's job."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
 from django.db import transaction
 
@@ -15,7 +14,6 @@ from rapport.accounts.roles import Perm
 from rapport.accounts.services import record_audit
 from rapport.analytics.absorb import absorb_events
 from rapport.analytics.dashboard import WindowSuggestion, suggest_window
-from rapport.analytics.metrics import Metrics, metrics_for
 from rapport.analytics.reports import Report, build_report
 from rapport.analytics.snapshot import refresh_live_snapshots
 from rapport.automation.models import Journey, JourneyEmail
@@ -46,11 +44,6 @@ def get_journey_report_for(user: User | None, journey_ref: int | str) -> tuple[J
         .values_list("campaign_id", flat=True)
     )
     return journey, build_report(campaign_ids, compare=False)
-
-
-def campaign_metrics(campaign_ids: Sequence[int]) -> Metrics:
-    """The metrics of these campaigns together, for other apps (A/B variants, journeys)."""
-    return metrics_for(campaign_ids)
 
 
 @transaction.atomic

@@ -13,13 +13,15 @@ from django.views.decorators.http import require_POST
 
 from rapport.analytics import charts
 from rapport.analytics.csv_export import csv_lines
-from rapport.analytics.reports import Report, Table
+from rapport.analytics.reports import Report
 from rapport.analytics.services import (
     get_journey_report_for,
     get_report_for,
     use_suggested_window,
 )
 from rapport.analytics.staticfiles import plotly_css
+from rapport.automation.models import Journey
+from rapport.campaigns.models import Campaign
 from rapport.errors import Conflict
 from rapport.web.decorators import acting_user, page
 
@@ -28,16 +30,17 @@ CHARTED = {"devices": charts.share_figure, "clients": charts.share_figure}
 
 
 def _page(
-    request: HttpRequest, report: Report, *, title: str, back: str, base: str, started: object
+    request: HttpRequest, kind: str, owner: Campaign | Journey, report: Report, *, started: object
 ) -> HttpResponse:
+    """A campaign's or a journey's report page (``kind``: "campaign" or "journey")."""
     tables = report.tables
     figures = {"hourly": charts.hourly_figure(tables["hourly"])}
     figures |= {name: make(tables[name]) for name, make in CHARTED.items() if tables[name].rows}
     shown = ("emails", "links", "devices", "clients", "domains", "segments", "summary")
     context = {
-        "title": title,
-        "back_url": back,
-        "csv_base": base,
+        "title": owner.name,
+        "back_url": reverse(kind, args=[owner.pk]),
+        "csv_base": reverse(f"{kind}_report", args=[owner.pk]),
         "started": started,
         "report": report,
         "m": report.metrics,
@@ -49,54 +52,37 @@ def _page(
     return render(request, "analytics/report.html", context)
 
 
-def _csv(table: Table, filename: str) -> HttpResponse:
-    response = StreamingHttpResponse(csv_lines(table), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response  # type: ignore[return-value]
-
-
-def _table(report: Report, name: str) -> Table:
+def _csv(kind: str, owner: Campaign | Journey, report: Report, name: str) -> HttpResponse:
     if name not in report.tables:
         raise Http404(f"A report has no table {name!r}; it has {', '.join(report.tables)}.")
-    return report.tables[name]
+    lines = csv_lines(report.tables[name])
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{kind}-{owner.pk}-{name}.csv"'
+    return response  # type: ignore[return-value]
 
 
 @page
 def campaign_report(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign, report = get_report_for(acting_user(request), campaign_id)
-    return _page(
-        request,
-        report,
-        title=campaign.name,
-        back=reverse("campaign", args=[campaign.pk]),
-        base=reverse("campaign_report", args=[campaign.pk]),
-        started=campaign.started_at,
-    )
+    return _page(request, "campaign", campaign, report, started=campaign.started_at)
 
 
 @page
 def campaign_report_csv(request: HttpRequest, campaign_id: int, table: str) -> HttpResponse:
     campaign, report = get_report_for(acting_user(request), campaign_id)
-    return _csv(_table(report, table), f"campaign-{campaign.pk}-{table}.csv")
+    return _csv("campaign", campaign, report, table)
 
 
 @page
 def journey_report(request: HttpRequest, journey_id: int) -> HttpResponse:
     journey, report = get_journey_report_for(acting_user(request), journey_id)
-    return _page(
-        request,
-        report,
-        title=journey.name,
-        back=reverse("journey", args=[journey.pk]),
-        base=reverse("journey_report", args=[journey.pk]),
-        started=journey.enabled_at,
-    )
+    return _page(request, "journey", journey, report, started=journey.enabled_at)
 
 
 @page
 def journey_report_csv(request: HttpRequest, journey_id: int, table: str) -> HttpResponse:
     journey, report = get_journey_report_for(acting_user(request), journey_id)
-    return _csv(_table(report, table), f"journey-{journey.pk}-{table}.csv")
+    return _csv("journey", journey, report, table)
 
 
 @cache_control(public=True, max_age=86400)

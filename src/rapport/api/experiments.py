@@ -15,10 +15,11 @@ from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
 
 from rapport.accounts.access import require
+from rapport.accounts.models import User
 from rapport.accounts.roles import Perm
 from rapport.api.common import ERRORS, acting_user
 from rapport.campaigns import experiments, frequency, send_times
-from rapport.campaigns.models import ABTest, ABTestState, FrequencyTest, Metric
+from rapport.campaigns.models import ABTest, FrequencyTest, Metric
 from rapport.campaigns.services import get_campaign_for
 from rapport.errors import NotFound
 
@@ -75,15 +76,12 @@ class ABTestOut(Schema):
 
 
 def _ab_out(test: ABTest) -> dict[str, Any]:
-    result = test.result if test.state == ABTestState.DECIDED else {}
-    if test.state == ABTestState.TESTING:
-        result = experiments.evaluate(test)
     return {
         **{key: getattr(test, key) for key in (
             "campaign_id", "state", "test_share", "metric", "confidence", "wait_hours",
             "decide_at", "decided_at", "winner", "significant")},
         "variants": list(test.variants.all()),
-        "result": result,
+        "result": experiments.result_of(test),
     }  # fmt: skip
 
 
@@ -95,19 +93,24 @@ def _test_of(request: HttpRequest, campaign_id: int) -> ABTest:
     return test
 
 
-@ab_router.put("/{campaign_id}/ab-test", response={200: ABTestOut, **ERRORS})
-def put_ab_test(request: HttpRequest, campaign_id: int, payload: ABTestIn) -> dict[str, Any]:
-    """Set up (or replace) the A/B test of a draft campaign."""
-    test = experiments.set_up_test(
+def set_up_from(campaign_id: int, payload: ABTestIn, user: User | None) -> ABTest:
+    """``experiments.set_up_test`` with what the API (and ``rapport campaign ab-test --spec``)
+    was given."""
+    return experiments.set_up_test(
         campaign_id,
         variants=[experiments.VariantSpec(**v.model_dump()) for v in payload.variants],
         test_share=payload.test_share,
         metric=payload.metric,
         confidence=payload.confidence,
         wait_hours=payload.wait_hours,
-        acting_user=acting_user(request),
+        acting_user=user,
     )
-    return _ab_out(test)
+
+
+@ab_router.put("/{campaign_id}/ab-test", response={200: ABTestOut, **ERRORS})
+def put_ab_test(request: HttpRequest, campaign_id: int, payload: ABTestIn) -> dict[str, Any]:
+    """Set up (or replace) the A/B test of a draft campaign."""
+    return _ab_out(set_up_from(campaign_id, payload, acting_user(request)))
 
 
 @ab_router.get("/{campaign_id}/ab-test", response={200: ABTestOut, **ERRORS})

@@ -13,7 +13,7 @@ from rapport.accounts.access import require
 from rapport.accounts.roles import Perm
 from rapport.api.common import ERRORS, acting_user
 from rapport.automation import queries, services
-from rapport.automation.recipes import RECIPES
+from rapport.automation.recipes import RECIPES, recipe_list
 
 router = Router(tags=["journeys"])
 
@@ -99,10 +99,7 @@ def list_journeys(request: HttpRequest) -> list[dict[str, Any]]:
 @router.get("/recipes", response={200: list[RecipeOut], **ERRORS})
 def list_recipes(request: HttpRequest) -> list[dict[str, str]]:
     require(acting_user(request), Perm.VIEW_CONTACTS)
-    return [
-        {"key": k, "name": str(r.name), "description": str(r.description)}
-        for k, r in RECIPES.items()
-    ]
+    return recipe_list()
 
 
 @router.post("", response={201: StatusOut, **ERRORS})

@@ -15,7 +15,9 @@ from django.conf import settings
 from rapport.automation.dates import anniversary, local_date, local_moment, parse_date
 from rapport.automation.definition import Plan, Step
 from rapport.automation.models import EntryState, StepRun
-from rapport.campaigns.timing import QuietHours, zone
+from rapport.campaigns.timing import QuietHours, _after_quiet_hours, zone
+
+QUIET = QuietHours()  # 21:00-08:00 local, as for broadcasts
 
 
 @dataclass(slots=True)
@@ -137,10 +139,5 @@ class Batch:
 
     def send_time(self, contact_id: int) -> dt.datetime:
         """Now, or the end of the contact's quiet hours (21:00-08:00 local) when inside them."""
-        quiet = QuietHours()
-        tz_name = self.timezone_of(contact_id)
-        local = self.now.astimezone(zone(tz_name))
-        if not quiet.contains(local.time()):
-            return self.now
-        day = local.date() if local.time() < quiet.end else local.date() + dt.timedelta(days=1)
-        return local_moment(day, quiet.end, tz_name).astimezone(dt.UTC)
+        due = _after_quiet_hours(self.now, QUIET, zone(self.timezone_of(contact_id)))
+        return due.astimezone(dt.UTC)

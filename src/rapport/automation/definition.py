@@ -169,41 +169,29 @@ def assign_ids(data: Any) -> Any:
     """Give every step without an ``id`` the next free "sN"; existing ids are kept."""
     if not isinstance(data, dict):
         return data
-    used = [int(m.group(1)) for m in map(_ID.fullmatch, _all_ids(data.get("steps"))) if m]
-    counter = [max(used, default=0)]
-
-    def fill(steps: Any) -> None:
-        if not isinstance(steps, list):
-            return
-        for step in steps:
-            if not isinstance(step, dict):
-                continue
-            if not step.get("id"):
-                counter[0] += 1
-                step["id"] = f"s{counter[0]}"
-            for key in ("yes", "no"):
-                fill(step.get(key))
-            for branch in step.get("branches") or []:
-                if isinstance(branch, dict):
-                    fill(branch.get("steps"))
-
-    fill(data.get("steps"))
+    ids = [s["id"] for s in _raw_steps(data.get("steps")) if isinstance(s.get("id"), str)]
+    used = [int(m.group(1)) for m in map(_ID.fullmatch, ids) if m]
+    counter = max(used, default=0)
+    for step in _raw_steps(data.get("steps")):
+        if not step.get("id"):
+            counter += 1
+            step["id"] = f"s{counter}"
     return data
 
 
-def _all_ids(steps: Any) -> Iterator[str]:
+def _raw_steps(steps: Any) -> Iterator[dict[str, Any]]:
+    """Every step object of an unchecked definition, in order (a step before its branches)."""
     if not isinstance(steps, list):
         return
     for step in steps:
         if not isinstance(step, dict):
             continue
-        if isinstance(step.get("id"), str):
-            yield step["id"]
+        yield step
         for key in ("yes", "no"):
-            yield from _all_ids(step.get(key))
+            yield from _raw_steps(step.get(key))
         for branch in step.get("branches") or []:
             if isinstance(branch, dict):
-                yield from _all_ids(branch.get("steps"))
+                yield from _raw_steps(branch.get("steps"))
 
 
 def _positive(value: Any, path: str) -> int:

@@ -36,14 +36,15 @@ from rapport.automation.models import (
     StepRun,
 )
 from rapport.automation.steps import EXECUTORS, group
-from rapport.crm.models import SUPPRESSED_STATUSES, Contact, ContactStatus, Event, EventType, Order
+from rapport.crm.engagement import human_clicks
+from rapport.crm.models import SUPPRESSED_STATUSES, Contact, ContactStatus, Event, Order
 from rapport.crm.names import display_name
 from rapport.delivery.models import Suppression
 from rapport.errors import RapportError
 
 log = logging.getLogger(__name__)
 MAX_ROUNDS = 100  # instant steps one entry may run in one batch (the tree is acyclic anyway)
-_plans: dict[tuple[int, dt.datetime], Plan] = {}
+_plans: dict[int, tuple[dt.datetime, Plan]] = {}  # journey id -> (its updated_at, its plan)
 
 # Tests set this to fail a batch after its effects and before its advance is written.
 before_commit: Callable[[Batch], None] | None = None
@@ -68,11 +69,10 @@ class TickReport:
 
 
 def plan_of(journey: Journey) -> Plan:
-    key = (journey.pk, journey.updated_at)
-    plan = _plans.get(key)
-    if plan is None:
-        plan = _plans[key] = parse_definition(journey.definition)
-    return plan
+    cached = _plans.get(journey.pk)
+    if cached is None or cached[0] != journey.updated_at:
+        cached = _plans[journey.pk] = (journey.updated_at, parse_definition(journey.definition))
+    return cached[1]
 
 
 def tick(now: dt.datetime) -> TickReport:
@@ -249,12 +249,12 @@ def _latest(event: str, batch: Batch, journey_id: int, works: list[Work]) -> dic
         return {row["contact_id"]: row["at"] for row in latest}
     campaigns = [c for (j, _), c in batch.campaigns.items() if j == journey_id]
     clicks = Event.objects.filter(
-        type=EventType.CLICKED,
+        human_clicks(),  # security scanners' clicks are not people's
         contact_id__in=ids,
         campaign_id__in=campaigns,
         occurred_at__gte=since,
         occurred_at__lte=batch.now,
-    ).exclude(data__scanner=True)  # security scanners' clicks are not people's
+    )
     return {
         row["contact_id"]: row["at"]
         for row in clicks.values("contact_id").annotate(at=Max("occurred_at"))

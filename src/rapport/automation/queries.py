@@ -102,18 +102,17 @@ def journey_status(journey: Journey) -> dict[str, Any]:
     campaigns = dict(
         JourneyEmail.objects.filter(journey=journey).values_list("step", "campaign_id")
     )
-    sent_by_campaign = dict(
-        Delivery.objects.filter(campaign_id__in=campaigns.values(), state=DeliveryState.SENT)
-        .values("campaign_id")
-        .annotate(n=Count("pk"))
-        .values_list("campaign_id", "n")
-    )
-    emails = dict(
+    sent_by_campaign: dict[int, int] = {}
+    emails: dict[str, int] = {}
+    for campaign_id, state, n in (
         Delivery.objects.filter(campaign_id__in=campaigns.values())
-        .values("state")
+        .values("campaign_id", "state")
         .annotate(n=Count("pk"))
-        .values_list("state", "n")
-    )
+        .values_list("campaign_id", "state", "n")
+    ):
+        emails[state] = emails.get(state, 0) + n
+        if state == DeliveryState.SENT:
+            sent_by_campaign[campaign_id] = n
     orders = Event.objects.filter(
         type=EventType.ORDERED, campaign_id__in=list(campaigns.values())
     ).aggregate(n=Count("pk"), revenue=Sum("order__total"))

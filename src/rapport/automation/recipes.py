@@ -52,6 +52,15 @@ RECIPES: dict[str, Recipe] = {
     ),
 }
 
+
+def recipe_list() -> list[dict[str, str]]:
+    """The recipes as rows (key, name, description) in the active language."""
+    return [
+        {"key": key, "name": str(r.name), "description": str(r.description)}
+        for key, r in RECIPES.items()
+    ]
+
+
 _CHINESE = {"field": "locale", "op": "starts_with", "value": "zh"}
 
 

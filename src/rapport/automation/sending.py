@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 
 from rapport.campaigns.models import Campaign, CampaignKind, CampaignState
 from rapport.delivery.models import Delivery, DeliveryState
@@ -19,7 +20,5 @@ def send_journey_emails(now: dt.datetime, pool: SendPool | None = None) -> int:
     campaigns = Campaign.objects.filter(
         kind=CampaignKind.AUTOMATION, state=CampaignState.SENDING, pk__in=due
     ).select_related("version")
-    if pool is None:
-        with default_pool() as own:
-            return sum(CampaignSender(c, own, clock=lambda: now).run().sent for c in campaigns)
-    return sum(CampaignSender(c, pool, clock=lambda: now).run().sent for c in campaigns)
+    with nullcontext(pool) if pool is not None else default_pool() as sender:
+        return sum(CampaignSender(c, sender, clock=lambda: now).run().sent for c in campaigns)

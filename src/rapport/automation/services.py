@@ -29,6 +29,7 @@ from rapport.automation.models import (
     StaffNotification,
 )
 from rapport.automation.recipes import RECIPES, recipe_definition
+from rapport.automation.steps import cleaned_field
 from rapport.campaigns.automation import (
     change_template,
     create_automation_campaign,
@@ -39,7 +40,6 @@ from rapport.campaigns.models import Campaign
 from rapport.content.models import Workspace
 from rapport.content.services import current_version, get_template_for
 from rapport.crm.models import Event
-from rapport.crm.services import clean_contact_values
 from rapport.errors import Conflict, InvalidInput, NotFound, RapportError
 from rapport.lookup import by_id_or_name
 from rapport.segments.services import get_segment_for
@@ -68,12 +68,7 @@ def _check_references(plan: Plan) -> None:
             if step.type == "email":
                 current_version(get_template_for(None, step.params["template"]))
             elif step.type == "field":
-                name = str(step.params["field"])
-                value = step.params["value"]
-                if name.startswith("custom."):
-                    clean_contact_values({"custom": {name.removeprefix("custom."): value}})
-                else:
-                    clean_contact_values({name: value})
+                cleaned_field(str(step.params["field"]), step.params["value"])
         except RapportError as error:
             raise InvalidInput(
                 f"step {step.id} ({step.type}): {error.message}", field=step.id
@@ -148,7 +143,7 @@ def save_journey(
         )  # fmt: skip
         action = "journey.create"
     else:
-        journey = Journey.objects.select_for_update().get(pk=get_journey_for(None, journey_id).pk)
+        journey = by_id_or_name(Journey.objects.select_for_update(), journey_id, "journey")
         if journey.definition.get("trigger") != data.get("trigger"):
             journey.scan = {}  # a new trigger starts its scans afresh
         journey.name, journey.description = name, description

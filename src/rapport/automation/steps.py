@@ -155,20 +155,25 @@ def tag(batch: Batch, step: Step, works: list[Work]) -> None:
         batch.done(work, step, "tagged", _next(batch, work, step))
 
 
+def cleaned_field(name: str, value: Any) -> dict[str, Any]:
+    """A field step's change, checked: ``{"city": …}`` or ``{"custom": {key: …}}``."""
+    if name.startswith("custom."):
+        return clean_contact_values({"custom": {name.removeprefix("custom."): value}})
+    return clean_contact_values({name: value})
+
+
 def update_field(batch: Batch, step: Step, works: list[Work]) -> None:
     name = str(step.params["field"])
-    value = step.params["value"]
+    cleaned = cleaned_field(name, step.params["value"])
     ids = [w.contact_id for w in works]
     if name.startswith("custom."):
-        key = name.removeprefix("custom.")
-        cleaned = clean_contact_values({"custom": {key: value}})["custom"]
         rows = Contact.objects.filter(pk__in=ids).values_list("pk", "custom")
         Contact.objects.bulk_update(
-            [Contact(pk=pk, custom={**(custom or {}), **cleaned}) for pk, custom in rows],
+            [Contact(pk=pk, custom={**(custom or {}), **cleaned["custom"]}) for pk, custom in rows],
             ["custom"],
         )
     else:
-        Contact.objects.filter(pk__in=ids).update(**clean_contact_values({name: value}))
+        Contact.objects.filter(pk__in=ids).update(**cleaned)
     for work in works:
         batch.done(work, step, "updated", _next(batch, work, step))
 

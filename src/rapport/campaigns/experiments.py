@@ -43,7 +43,6 @@ from rapport.accounts.roles import Perm, Role
 from rapport.accounts.services import record_audit
 from rapport.campaigns import stats
 from rapport.campaigns.assignment import BlockedAssignment, new_seed
-from rapport.campaigns.engagement import human_clicks, human_opens
 from rapport.campaigns.models import (
     ABTest,
     ABTestState,
@@ -70,6 +69,7 @@ from rapport.content.services import (
     current_version,
     get_template_for,
 )
+from rapport.crm.engagement import human_clicks, human_opens
 from rapport.crm.models import Event, EventType
 from rapport.delivery.models import Delivery, DeliveryState
 from rapport.errors import Conflict, InvalidInput
@@ -165,11 +165,8 @@ def _variant_row(campaign: Campaign, label: str, spec: VariantSpec) -> Variant:
     """Check one variant: its template exists and is saved, and its subject and preheader
     render for a sample contact (the same checks as saving a template)."""
     template = get_template_for(None, spec.template) if spec.template not in (None, "") else None
-    version = current_version(template or campaign.template)
-    content = dataclasses.replace(
-        content_of(version),
-        subject=spec.subject.strip() or version.subject,
-        preheader=spec.preheader.strip() or version.preheader,
+    content = _with_texts(
+        current_version(template or campaign.template), spec.subject.strip(), spec.preheader.strip()
     )
     try:
         check_content(content)
@@ -250,6 +247,15 @@ class VariantMessage:
     from_name: str  # "" keeps the campaign's
 
 
+def _with_texts(version: TemplateVersion, subject: str, preheader: str) -> TemplateContent:
+    """The version's content with a variant's subject and preheader (blank keeps its own)."""
+    return dataclasses.replace(
+        content_of(version),
+        subject=subject or version.subject,
+        preheader=preheader or version.preheader,
+    )
+
+
 def variant_messages(campaign: Campaign) -> list[VariantMessage]:
     """The variants of a started campaign's test (none without a test)."""
     assert campaign.version is not None
@@ -258,11 +264,7 @@ def variant_messages(campaign: Campaign) -> list[VariantMessage]:
         version = variant.version or campaign.version
         content = None
         if variant.subject or variant.preheader:
-            content = dataclasses.replace(
-                content_of(version),
-                subject=variant.subject or version.subject,
-                preheader=variant.preheader or version.preheader,
-            )
+            content = _with_texts(version, variant.subject, variant.preheader)
         messages.append(VariantMessage(variant.label, version, content, variant.from_name))
     return messages
 
@@ -367,6 +369,13 @@ def evaluate(test: ABTest) -> dict[str, Any]:
     return safe
 
 
+def result_of(test: ABTest) -> dict[str, Any]:
+    """The numbers of a running test now; the kept ones otherwise (none before it starts)."""
+    if test.state == ABTestState.TESTING:
+        return evaluate(test)
+    return dict(test.result)
+
+
 # -- deciding --------------------------------------------------------------------------------
 
 
@@ -395,13 +404,11 @@ def decide_test(test_id: int, *, now: dt.datetime) -> ABTest | None:
     )
     if test is None:
         return None
-    result = evaluate(test)
-    test.result = result
-    test.winner = result["winner"]
-    test.significant = result["significant"]
+    test.result = evaluate(test)
+    test.winner = test.result["winner"]
+    test.significant = test.result["significant"]
     test.state = ABTestState.DECIDED
     test.decided_at = now
-    test.save(update_fields=["result", "winner", "significant", "state", "decided_at"])
     rest = 0
     if test.test_share < 100:
         winner = test.variants.get(label=test.winner)
@@ -412,7 +419,7 @@ def decide_test(test_id: int, *, now: dt.datetime) -> ABTest | None:
         rest = queue_deliveries(test.campaign, due_at=now, now=now, split=split,
                                 after_test=True)  # fmt: skip
     test.result["rest"] = rest
-    test.save(update_fields=["result"])
+    test.save(update_fields=["result", "winner", "significant", "state", "decided_at"])
     record_audit(
         None,
         "campaign.ab_decided",
@@ -423,7 +430,7 @@ def decide_test(test_id: int, *, now: dt.datetime) -> ABTest | None:
     transaction.on_commit(lambda: _notify(test.pk))
     if not rest:  # a test of the whole audience: done once its own messages are
         finish_if_done(test.campaign_id)
-    if rest:
+    else:
         from rapport.delivery.tasks import send_campaign  # noqa: PLC0415 - delivery builds on us
 
         transaction.on_commit(lambda: send_campaign.enqueue(test.campaign_id))
@@ -432,7 +439,6 @@ def decide_test(test_id: int, *, now: dt.datetime) -> ABTest | None:
 
 def outcome_text(test: ABTest) -> str:
     """One sentence on what was decided, in the active language."""
-    names = {"campaign": test.campaign.name, "winner": test.winner}
     if test.state != ABTestState.DECIDED:
         return ""
     if test.significant and test.winner != "A":
@@ -446,7 +452,7 @@ def outcome_text(test: ABTest) -> str:
         )
     if test.test_share < 100:
         text += " " + _("The rest of the audience is sent variant %(winner)s.")
-    return text % names
+    return text % {"campaign": test.campaign.name, "winner": test.winner}
 
 
 def _notify(test_id: int) -> None:

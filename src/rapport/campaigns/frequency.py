@@ -56,6 +56,14 @@ class GroupCap:
     messages: int
     days: int
 
+    @classmethod
+    def parse(cls, text: str) -> GroupCap | None:
+        """``"2/7"`` (emails/days) -> a cap; None when it is not written so."""
+        messages, _slash, days = text.strip().partition("/")
+        if not (messages.isdigit() and days.isdigit()):
+            return None
+        return cls(int(messages), int(days))
+
 
 def get_frequency_test_for(user: User | None, ref: int | str) -> FrequencyTest:
     if user is not None:

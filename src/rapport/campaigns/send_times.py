@@ -30,9 +30,9 @@ from django.db import transaction
 from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 from django.db.models.functions import ExtractHour
 
-from rapport.campaigns.engagement import human_engagement
 from rapport.campaigns.models import Campaign, SendHour
 from rapport.campaigns.timing import zone
+from rapport.crm.engagement import human_engagement
 from rapport.crm.models import Contact, Event
 from rapport.segments.queries import segment_queryset
 
@@ -105,11 +105,11 @@ def learn(now: dt.datetime) -> LearnReport:
             SendHour(
                 contact_id=contact_id,
                 hour=best_local_hour(by_hour, _offset_hours(zones.get(contact_id, ""), now)),
-                weight=round(sum(by_hour.values()), 3),
+                weight=round(total, 3),
                 learned_at=now,
             )
             for contact_id, by_hour in weights.items()
-            if sum(by_hour.values()) >= MIN_WEIGHT
+            if (total := sum(by_hour.values())) >= MIN_WEIGHT
         ]
         with transaction.atomic():
             SendHour.objects.bulk_create(

@@ -5,9 +5,10 @@ an anti-join of ten million events that took most of a 350 ms count at a million
 a column it is a filter on the row the count reads anyway. The columns hold the maximum
 ``occurred_at`` of the contact's events of that type, so both readings give the same set.
 
-Kept in two ways: every event saved one at a time (``Event.objects.create``, the tracking
+Kept up to date: every event saved one at a time (``Event.objects.create``, the tracking
 endpoints) moves the column forward in the same transaction (a ``post_save`` receiver);
-bulk loads, which bypass signals, call ``refresh_engagement`` afterwards.
+bulk loads, which bypass signals, call ``refresh_engagement`` afterwards, or, knowing the
+latest times already (the tracking recorder's batches), ``move_engagement``.
 
 Machine opens and scanner clicks (``data.machine``/``data.scanner`` true, see tracking.detect)
 are not the person: they never move the columns.
@@ -15,9 +16,11 @@ are not the person: they never move the columns.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from django.db import connection
 from django.db.models import Max, OuterRef, Q, Subquery
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -28,10 +31,34 @@ COLUMNS: dict[str, str] = {
     EventType.OPENED: "last_opened_at",
     EventType.CLICKED: "last_clicked_at",
 }
-# Events without the flag (older ones, imported ones) count as the person's.
-_BY_A_PERSON = (Q(data__machine=False) | ~Q(data__has_key="machine")) & (
-    Q(data__scanner=False) | ~Q(data__has_key="scanner")
-)
+
+
+def _not_flagged(key: str) -> Q:
+    """Events without the flag (older ones, imported ones) count as the person's. Spelled
+    out, not ``~Q(data__key=True)``: a negated JSON lookup must also keep the rows that lack
+    the key, and the databases disagree on NULL there."""
+    return Q(**{f"data__{key}": False}) | ~Q(data__has_key=key)
+
+
+def human_opens() -> Q:
+    """Opens by the person: not a privacy proxy's or security gateway's (``machine``)."""
+    return Q(type=EventType.OPENED) & _not_flagged("machine")
+
+
+def human_clicks() -> Q:
+    """Clicks by the person: not a security scanner's (``scanner``)."""
+    return Q(type=EventType.CLICKED) & _not_flagged("scanner")
+
+
+def human_engagement() -> Q:
+    """What engagement figures, A/B tests, learned send hours and journeys count."""
+    return human_opens() | human_clicks()
+
+
+_HUMAN: dict[str, Callable[[], Q]] = {
+    EventType.OPENED: human_opens,
+    EventType.CLICKED: human_clicks,
+}
 
 
 def _by_a_machine(data: Any) -> bool:
@@ -54,7 +81,7 @@ def refresh_engagement(contact_ids: Iterable[int] | None = None) -> None:
         contacts = contacts.filter(pk__in=list(contact_ids))
     latest = {
         column: Subquery(
-            Event.objects.filter(_BY_A_PERSON, contact_id=OuterRef("pk"), type=event_type)
+            Event.objects.filter(_HUMAN[event_type](), contact_id=OuterRef("pk"))
             .order_by()
             .values("contact_id")
             .annotate(latest=Max("occurred_at"))
@@ -63,3 +90,23 @@ def refresh_engagement(contact_ids: Iterable[int] | None = None) -> None:
         for event_type, column in COLUMNS.items()
     }
     contacts.update(**latest)
+
+
+def move_engagement(latest: Mapping[tuple[int, str], dt.datetime]) -> None:
+    """Move the columns forward (never back) to ``latest[(contact, event type)]``, one
+    statement per column: for events written in bulk, by people only (the tracking recorder)."""
+    table = connection.ops.quote_name(Contact._meta.db_table)
+    pk = connection.ops.quote_name(Contact._meta.pk.column or "id")
+    for event_type, column_name in COLUMNS.items():
+        rows = [(at, contact) for (contact, kind), at in latest.items() if kind == event_type]
+        if not rows:
+            continue
+        column = connection.ops.quote_name(column_name)
+        sql = (
+            f"UPDATE {table} SET {column} = %s WHERE {pk} = %s "  # noqa: S608 - names from the model
+            f"AND ({column} IS NULL OR {column} < %s)"
+        )
+        adapt = connection.ops.adapt_datetimefield_value
+        params = [(adapt(at), contact, adapt(at)) for at, contact in rows]
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, params)

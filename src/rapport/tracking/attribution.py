@@ -30,7 +30,6 @@ RULE = "last_touch"
 @dataclass(frozen=True, slots=True)
 class _Touch:
     event_id: int
-    contact_id: int
     kind: str  # "click" | "open"
     at: dt.datetime
     campaign_id: int
@@ -107,7 +106,7 @@ def _touches(
     for pk, contact, kind, at, campaign, machine, scanner in rows:
         if machine is True or scanner is True or campaign is None:
             continue  # a prefetch or a security scanner, not the person
-        found.setdefault(contact, []).append(_Touch(pk, contact, kinds[kind], at, campaign))
+        found.setdefault(contact, []).append(_Touch(pk, kinds[kind], at, campaign))
     return found
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-A_YEAR_IN_HOURS = 366 * 24
+from rapport.tracking.models import LONGEST_WINDOW_HOURS
 
 
 class TrackingSettingsForm(forms.Form):
@@ -13,7 +13,7 @@ class TrackingSettingsForm(forms.Form):
     click_window_hours = forms.IntegerField(
         label=_("Credit an order to the last click within (hours)"),
         min_value=1,
-        max_value=A_YEAR_IN_HOURS,
+        max_value=LONGEST_WINDOW_HOURS,
     )
     attribute_opens = forms.BooleanField(
         label=_("When no click led to an order, credit the last open"), required=False
@@ -21,5 +21,5 @@ class TrackingSettingsForm(forms.Form):
     open_window_hours = forms.IntegerField(
         label=_("Credit an order to the last open within (hours)"),
         min_value=1,
-        max_value=A_YEAR_IN_HOURS,
+        max_value=LONGEST_WINDOW_HOURS,
     )

@@ -43,7 +43,7 @@ NOT_FOUND = Answer(
     [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(_NOT_FOUND)))],
     _NOT_FOUND,
 )
-STATIC_PIXEL = Answer(200, _GIF_HEADERS, PIXEL)
+PIXEL_ANSWER = Answer(200, _GIF_HEADERS, PIXEL)
 
 _links: dict[int, tuple[int, str]] = {}
 _links_lock = threading.Lock()
@@ -82,7 +82,7 @@ def answer(method: str, kind: str, token_text: str, user_agent: str, ip: str) ->
         return NOT_FOUND
     if kind == OPEN:
         recorder.record(Hit(OPEN, token, time.time(), method, user_agent, ip))
-        return Answer(200, _GIF_HEADERS, PIXEL)
+        return PIXEL_ANSWER
     target = link_target(token.link)
     if target is None or target[0] != token.campaign:
         return NOT_FOUND  # a link of another campaign, or of a campaign deleted since

@@ -12,6 +12,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+LONGEST_WINDOW_HOURS = 366 * 24  # an attribution window: a year at most
+
 
 class TrackingSettings(models.Model):
     """One row, edited on the Sending page: whether opens and clicks are tracked at all, and

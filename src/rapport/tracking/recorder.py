@@ -33,7 +33,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from rapport.crm.bulk import insert_rows
-from rapport.crm.engagement import COLUMNS
+from rapport.crm.engagement import move_engagement
 from rapport.crm.models import Contact, Event, EventType
 from rapport.tracking import detect
 from rapport.tracking.attribution import attribute_orders_of
@@ -140,7 +140,7 @@ class Recorder:
             for hit in arrived:
                 if hit.kind != OPEN:
                     self._recent.setdefault(hit.token.delivery, []).append((hit.at, hit.token.link))
-            self._held.extend(hit for hit in arrived if hit.kind != OPEN)
+                    self._held.append(hit)
             due_before = now - detect.BURST_SECONDS
             ready = [*self._failed, *(hit for hit in arrived if hit.kind == OPEN)]
             if everything:
@@ -198,7 +198,7 @@ class Recorder:
             insert_rows(
                 Event, ("contact", "type", "name", "occurred_at", "campaign_id", "data"), rows
             )
-            _move_engagement(touched)
+            move_engagement(touched)
             if touched:  # an order may have been committed before the touch that led to it
                 since = min(touched.values())
                 attribute_orders_of([contact for contact, _ in touched], since=since)
@@ -279,24 +279,6 @@ class Recorder:
         self._opened.move_to_end(delivery)
         if len(self._opened) > _KNOWN_OPENED:
             self._opened.popitem(last=False)
-
-
-def _move_engagement(latest: dict[tuple[int, str], dt.datetime]) -> None:
-    """``last_opened_at``/``last_clicked_at`` forward, never back, one statement per column."""
-    table = connection.ops.quote_name(Contact._meta.db_table)
-    for event_type, column_name in COLUMNS.items():
-        rows = [(at, contact) for (contact, kind), at in latest.items() if kind == event_type]
-        if not rows:
-            continue
-        column = connection.ops.quote_name(column_name)
-        sql = (
-            f"UPDATE {table} SET {column} = %s WHERE id = %s "  # noqa: S608 - names from the model
-            f"AND ({column} IS NULL OR {column} < %s)"
-        )
-        adapt = connection.ops.adapt_datetimefield_value
-        params = [(adapt(at), contact, adapt(at)) for at, contact in rows]
-        with connection.cursor() as cursor:
-            cursor.executemany(sql, params)
 
 
 recorder = Recorder()

@@ -13,9 +13,7 @@ from rapport.accounts.services import record_audit
 from rapport.crm.models import Contact, ContactStatus, Event, EventType
 from rapport.delivery.models import Suppression, SuppressionReason
 from rapport.errors import InvalidInput
-from rapport.tracking.models import TrackingSettings
-
-_LONGEST_WINDOW_HOURS = 366 * 24
+from rapport.tracking.models import LONGEST_WINDOW_HOURS, TrackingSettings
 
 
 def campaign_of(source: str) -> int | None:
@@ -66,9 +64,9 @@ def save_tracking_settings(
     require(acting_user, Perm.MANAGE_SENDING)
     for field, hours in (("click_window_hours", click_window_hours),
                          ("open_window_hours", open_window_hours)):  # fmt: skip
-        if not 1 <= hours <= _LONGEST_WINDOW_HOURS:
+        if not 1 <= hours <= LONGEST_WINDOW_HOURS:
             raise InvalidInput(
-                f"An attribution window is 1 to {_LONGEST_WINDOW_HOURS} hours; {hours} is not.",
+                f"An attribution window is 1 to {LONGEST_WINDOW_HOURS} hours; {hours} is not.",
                 field=field,
             )
     choices = TrackingSettings.current()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from rapport.tracking.hits import STATIC_PIXEL, answer
+from rapport.tracking.hits import PIXEL_ANSWER, answer
 
 _STATUS = {200: "200 OK", 302: "302 Found", 404: "404 Not Found"}
 StartResponse = Callable[..., Any]
@@ -27,7 +27,7 @@ def with_tracking(application: WsgiApp) -> WsgiApp:
             return application(environ, start_response)
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/t/pixel.gif":
-            result = STATIC_PIXEL
+            result = PIXEL_ANSWER
         else:
             _, _, kind, token = path.split("/", 3) if path.count("/") >= 3 else ("", "", "", "")
             result = answer(

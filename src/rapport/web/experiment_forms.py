@@ -113,11 +113,11 @@ class FrequencyTestForm(forms.Form):
     def clean_caps(self) -> list[GroupCap]:
         caps = []
         for part in str(self.cleaned_data["caps"]).split(","):
-            messages, _slash, days = part.strip().partition("/")
-            if not (messages.isdigit() and days.isdigit()):
+            cap = GroupCap.parse(part)
+            if cap is None:
                 raise forms.ValidationError(
                     _("%(part)s is not a cap: write emails/days, such as 2/7.")
                     % {"part": part.strip() or "''"}
                 )
-            caps.append(GroupCap(int(messages), int(days)))
+            caps.append(cap)
         return caps

@@ -58,7 +58,7 @@ def ab_panel(campaign: Campaign, user: User, form: ABTestForm | None = None) -> 
         panel["form"] = form or ABTestForm.for_test(test)
     if test is None or test.state == ABTestState.DRAFT:
         return panel
-    result = experiments.evaluate(test) if test.state == ABTestState.TESTING else test.result
+    result = experiments.result_of(test)
     show = _money if test.metric == "revenue" else _rate
     by_label = {c["label"]: c for c in result.get("comparisons", [])}
     panel["rows"] = [

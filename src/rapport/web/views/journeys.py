@@ -59,8 +59,8 @@ def journey_from_recipe(request: HttpRequest) -> HttpResponse:
     return redirect("journey", journey.pk)
 
 
-def _editor(request: HttpRequest, journey: Journey | None) -> tuple[str, str | None]:
-    """The definition typed in the form, and the error saving it gave (None: saved)."""
+def _editor(request: HttpRequest, journey: Journey | None) -> tuple[str, Journey | str]:
+    """The definition typed in the form, and the journey it saved, or the error saving gave."""
     text = request.POST.get("definition", "")
     try:
         definition = json.loads(text)
@@ -76,8 +76,7 @@ def _editor(request: HttpRequest, journey: Journey | None) -> tuple[str, str | N
         )
     except (InvalidInput, Conflict) as error:
         return text, error.message
-    request.session["saved_journey"] = saved.pk
-    return text, None
+    return text, saved
 
 
 @page
@@ -85,10 +84,10 @@ def journey_new(request: HttpRequest) -> HttpResponse:
     require(acting_user(request), Perm.MANAGE_JOURNEYS)
     text, error = json.dumps(EXAMPLE, indent=2, ensure_ascii=False), ""
     if request.method == "POST":
-        text, problem = _editor(request, None)
-        if problem is None:
-            return redirect("journey", request.session.pop("saved_journey"))
-        error = problem
+        text, outcome = _editor(request, None)
+        if isinstance(outcome, Journey):
+            return redirect("journey", outcome.pk)
+        error = outcome
     context = {"definition": text, "error": error, "triggers": TRIGGERS, "form": request.POST}
     return render(request, "web/journeys/new.html", context)
 
@@ -100,11 +99,11 @@ def journey_page(request: HttpRequest, journey_id: int) -> HttpResponse:
     error = ""
     if request.method == "POST":
         require(acting_user(request), Perm.MANAGE_JOURNEYS)
-        text, problem = _editor(request, journey)
-        if problem is None:
+        text, outcome = _editor(request, journey)
+        if isinstance(outcome, Journey):
             messages.success(request, _("Journey saved."))
             return redirect("journey", journey.pk)
-        error = problem
+        error = outcome
     context = {
         "journey": journey,
         "status": queries.journey_status(journey),
