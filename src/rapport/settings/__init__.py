@@ -120,8 +120,11 @@ def _database(url: str) -> dict[str, Any]:
     elif config["ENGINE"] == "django.db.backends.postgresql":
         # Segment counts hash sets of contact ids (NOT IN a grouped subquery); at a million
         # contacts those need more than the default 4 MB, or PostgreSQL re-scans per row.
+        # JIT compiling spent 30-50 ms of a 300 ms purchase-window count at a million
+        # contacts (bench/segments.py) and never paid back in our queries, which are short.
         options = config.setdefault("OPTIONS", {})
-        options.setdefault("options", f"-c work_mem={env_str('RAPPORT_PG_WORK_MEM', '64MB')}")
+        work_mem = env_str("RAPPORT_PG_WORK_MEM", "64MB")
+        options.setdefault("options", f"-c work_mem={work_mem} -c jit=off")
     return config
 
 
