@@ -211,7 +211,9 @@ def _already(row: Suppression) -> str:
 
 
 @transaction.atomic
-def remove_suppression(raw_email: str, *, reason: str, acting_user: User | None) -> None:
+def remove_suppression(
+    raw_email: str, *, reason: str, acting_user: User | None
+) -> SuppressionEntry:
     """Take an entry off the list, with the reason in the audit log. The contact's status
     and consent stay as they are: an unsubscribed or bounced contact still gets no marketing
     until they subscribe again."""
@@ -221,7 +223,12 @@ def remove_suppression(raw_email: str, *, reason: str, acting_user: User | None)
         raise InvalidInput(
             "Say why the entry is removed; it goes in the audit log.", field="reason"
         )
-    row = Suppression.objects.select_for_update().filter(email=email).first()
+    row = (
+        Suppression.objects.select_for_update()
+        .filter(email=email)
+        .select_related("added_by")
+        .first()
+    )
     if row is None:
         raise NotFound(f"{email} is not on the suppression list.")
     if acting_user is not None:
@@ -238,15 +245,16 @@ def remove_suppression(raw_email: str, *, reason: str, acting_user: User | None)
             )
         if email.startswith("@"):
             raise PermissionDenied("Only an owner or admin may unblock a whole domain.")
-    entry_id = row.pk
+    removed = _entry(row)
     row.delete()
     record_audit(
         acting_user,
         "suppression.remove",
         target_type="suppression",
-        target_id=entry_id,
-        detail={"email": email, "reason": row.reason, "why": why[:500]},
+        target_id=removed.id,
+        detail={"email": email, "reason": removed.reason, "why": why[:500]},
     )
+    return removed
 
 
 def may_remove(user: User, entry: SuppressionEntry) -> bool:
