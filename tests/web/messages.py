@@ -40,6 +40,8 @@ PYTHON_SOURCES = (
     "tracking/models.py",
     "tracking/views.py",
     "tracking/forms.py",
+    "delivery/models.py",
+    "delivery/views.py",
 )
 KEYWORDS = {
     "_": None,
