@@ -9,14 +9,14 @@ from django.db.models import Q, QuerySet
 
 from rapport.campaigns.models import Campaign
 from rapport.crm.models import Contact, ContactStatus
-from rapport.delivery.suppressions import suppressed_clause
+from rapport.delivery.suppressions import not_suppressed
 from rapport.segments.queries import segment_queryset
 
 
 def may_receive_marketing() -> Q:
     """Consent given and not suppressed (by address or domain); checked again right before
     each hand-off."""
-    return Q(status=ContactStatus.SUBSCRIBED) & Q(~suppressed_clause())
+    return Q(status=ContactStatus.SUBSCRIBED) & not_suppressed()
 
 
 def audience_queryset(campaign: Campaign, *, now: dt.datetime) -> QuerySet[Contact]:

@@ -2,7 +2,7 @@
 whole domain by hand, remove a mistaken entry, export the list.
 
 Entries are normalised addresses, or ``@domain`` for a domain blocked by staff. The send-time
-check (``suppressed_clause``) probes the unique index on ``email`` with the contact's address
+check (``not_suppressed``) probes the unique index on ``email`` with the contact's address
 and with its ``@domain``, so a domain block costs one more index probe per recipient, not a
 scan.
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet, Value
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import StrIndex, Substr
 
 from rapport.accounts.access import can, require
@@ -108,12 +108,15 @@ def domain_key(email: str) -> str:
     return "@" + email.rpartition("@")[2]
 
 
-def suppressed_clause(email: str = "email") -> Exists:
-    """True where the address in the outer query's ``email`` column, or its domain, is on the
-    list: two probes of the unique index per row."""
+def not_suppressed(email: str = "email") -> Q:
+    """True where neither the address in the outer query's ``email`` column nor its
+    ``@domain`` is on the list: two probes of the unique index per row. (Two NOT EXISTS
+    measured faster on SQLite than one with ``email IN (address, domain)``.)"""
     outer = OuterRef(email)
     domain = Substr(outer, StrIndex(outer, Value("@")))
-    return Exists(Suppression.objects.filter(email__in=[outer, domain]))
+    by_address = Exists(Suppression.objects.filter(email=outer))
+    by_domain = Exists(Suppression.objects.filter(email=domain))
+    return Q(~by_address) & Q(~by_domain)
 
 
 def suppressed_among(emails: Iterable[str]) -> set[str]:
