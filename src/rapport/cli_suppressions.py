@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from rapport.cli_common import fail
+from rapport.cli_common import fail, failing_clearly
 
 suppression_app = typer.Typer(
     help="The suppression list: addresses and domains that get no mail.", no_args_is_help=True
@@ -27,19 +27,16 @@ def suppression_list(
 ) -> None:
     """Every matching entry, newest first."""
     from rapport.delivery.suppressions import list_suppressions  # noqa: PLC0415
-    from rapport.errors import RapportError  # noqa: PLC0415
 
     entries = []
     after: int | None = None
-    try:
+    with failing_clearly():
         while True:
             page = list_suppressions(None, q=q, reason=reason, after=after, limit=1000)
             entries.extend(page.entries)
             if page.next_after is None:
                 break
             after = page.next_after
-    except RapportError as error:
-        fail(error.message)
     if as_json:
         typer.echo(
             json.dumps(
@@ -68,12 +65,9 @@ def suppression_add(
 ) -> None:
     """Block an address or a whole domain by hand."""
     from rapport.delivery.suppressions import add_suppression  # noqa: PLC0415
-    from rapport.errors import RapportError  # noqa: PLC0415
 
-    try:
+    with failing_clearly():
         entry = add_suppression(email, note=note, acting_user=None)
-    except RapportError as error:
-        fail(error.message)
     typer.echo(f"{entry.email} blocked")
 
 
@@ -84,12 +78,9 @@ def suppression_remove(
 ) -> None:
     """Take an entry off the list; the contact is not subscribed again by this."""
     from rapport.delivery.suppressions import remove_suppression  # noqa: PLC0415
-    from rapport.errors import RapportError  # noqa: PLC0415
 
-    try:
+    with failing_clearly():
         removed = remove_suppression(email, reason=reason, acting_user=None)
-    except RapportError as error:
-        fail(error.message)
     typer.echo(f"{removed.email} removed; the contact's status and consent are unchanged")
 
 
@@ -100,12 +91,10 @@ def suppression_export(
 ) -> None:
     """Write the list to a CSV file that spreadsheets open safely."""
     from rapport.delivery.suppressions import export_suppressions  # noqa: PLC0415
-    from rapport.errors import RapportError  # noqa: PLC0415
 
     try:
-        count = export_suppressions(path, reason=reason)
-    except RapportError as error:
-        fail(error.message)
+        with failing_clearly():
+            count = export_suppressions(path, reason=reason)
     except OSError as error:
         fail(f"cannot write {path}: {error.strerror}")
     typer.echo(f"{count} entries written to {path}")

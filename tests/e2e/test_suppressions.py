@@ -10,7 +10,8 @@ from playwright.sync_api import Browser, expect
 
 from rapport.accounts.roles import Role
 from rapport.delivery.models import Suppression, SuppressionReason
-from tests.factories import PASSWORD, make_user
+from tests.e2e.conftest import sign_in
+from tests.factories import make_user
 
 
 @pytest.mark.e2e
@@ -21,13 +22,7 @@ def test_search_block_and_see_it_listed(browser: Browser, live_server: Any) -> N
         email="left@other.example.com", reason=SuppressionReason.UNSUBSCRIBED
     )
     user = make_user(Role.MARKETER)
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("form button.btn-primary").click()
+    page = sign_in(browser, live_server.url, user.username)
     page.locator(".nav a[href='/contacts/suppressions/']").click()
     table = page.locator("#suppressions-table")
     expect(table).to_contain_text("left@other.example.com")
@@ -53,4 +48,4 @@ def test_search_block_and_see_it_listed(browser: Browser, live_server: Any) -> N
     )
     expect(table).not_to_contain_text("dee@shop.example.com")
     assert not Suppression.objects.filter(email="dee@shop.example.com").exists()
-    context.close()
+    page.context.close()
