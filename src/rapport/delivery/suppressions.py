@@ -220,6 +220,8 @@ def remove_suppression(
     """Take an entry off the list, with the reason in the audit log. The contact's status
     and consent stay as they are: an unsubscribed or bounced contact still gets no marketing
     until they subscribe again."""
+    if acting_user is not None:
+        require(acting_user, Perm.EDIT_CONTACTS)
     email = normalise_entry(raw_email)
     why = reason.strip()
     if not why:
@@ -227,15 +229,13 @@ def remove_suppression(
             "Say why the entry is removed; it goes in the audit log.", field="reason"
         )
     row = (
-        Suppression.objects.select_for_update()
+        Suppression.objects.select_for_update(of=("self",))
         .filter(email=email)
         .select_related("added_by")
         .first()
     )
     if row is None:
         raise NotFound(f"{email} is not on the suppression list.")
-    if acting_user is not None:
-        require(acting_user, Perm.EDIT_CONTACTS)
     if row.reason == SuppressionReason.ERASED:
         raise Conflict(
             f"{email} was erased on request; its entry keeps the person from coming back and "
