@@ -177,9 +177,11 @@ def add_suppression(
 ) -> SuppressionEntry:
     """Block an address (or ``@domain``) by hand; ``Conflict`` when it is on the list already,
     saying since when and why."""
-    email = normalise_entry(raw_email)
     if acting_user is not None:
-        require(acting_user, Perm.MANAGE_SENDING if email.startswith("@") else Perm.EDIT_CONTACTS)
+        require(acting_user, Perm.EDIT_CONTACTS)
+    email = normalise_entry(raw_email)
+    if acting_user is not None and email.startswith("@"):
+        require(acting_user, Perm.MANAGE_SENDING)  # a domain block silences many at once
     note = note.strip()
     if len(note) > 500:
         raise InvalidInput(f"The note is {len(note)} characters; at most 500.", field="note")
