@@ -16,6 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from rapport.accounts.access import require
 from rapport.accounts.models import User
@@ -70,8 +71,9 @@ def _check_references(plan: Plan) -> None:
             elif step.type == "field":
                 cleaned_field(str(step.params["field"]), step.params["value"])
         except RapportError as error:
+            where = {"id": step.id, "type": step.type, "error": error.message}
             raise InvalidInput(
-                f"step {step.id} ({step.type}): {error.message}", field=step.id
+                gettext("step %(id)s (%(type)s): %(error)s") % where, field=step.id
             ) from None
 
 
