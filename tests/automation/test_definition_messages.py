@@ -1,0 +1,206 @@
+"""Journey-definition errors speak the person's language: the same place, what is wrong in
+Chinese under zh-hans, and the exact English texts integrators rely on otherwise."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import pytest
+from django.utils import translation
+
+from rapport.automation.definition import assign_ids, parse_definition
+from rapport.errors import InvalidInput
+from tests.web.messages import compile_catalogues
+
+WAIT = {"type": "wait", "days": 1}
+HOLIDAYS_CN = (
+    "new_year, spring_festival, qingming, labour_day, dragon_boat, mid_autumn, national_day, "
+    "520, 618, double_11, double_12"
+)
+
+
+def _definition(steps: list[Any] | None = None, trigger: Any = None, **more: Any) -> Any:
+    return {"trigger": trigger or {"type": "contact_created"}, "steps": steps or [WAIT], **more}
+
+
+def _step(**step: Any) -> Any:
+    return _definition([step])
+
+
+def _trigger(**trigger: Any) -> Any:
+    return _definition(trigger=trigger)
+
+
+# (definition, place, the exact English message): one case for every check in definition.py.
+CASES: list[tuple[Any, str, str]] = [
+    ([], "definition", "must be an object with trigger and steps"),
+    (_definition(colour="red"), "colour", "is not part of a journey definition"),
+    (_definition(reentry="twice"), "reentry", "'twice' is not once, yearly or always"),
+    (_definition(cap=[3]), "cap", 'must be {"messages": N, "days": D}'),
+    (
+        _definition(cap={"messages": 0, "days": 7}),
+        "cap.messages",
+        "0 is not a whole number of at least 1",
+    ),
+    (
+        {"trigger": {"type": "contact_created"}, "steps": []},
+        "steps",
+        "a journey needs at least one step",
+    ),
+    (_definition([dict(WAIT) for _ in range(201)]), "steps", "at most 200 steps"),
+    (_step(type="wait", days="two"), "steps[0].days", "'two' is not a whole number"),
+    (_step(type="wait", days=-2), "steps[0].days", "-2 is negative"),
+    (
+        _step(type="wait", until="birthday", at="9am"),
+        "steps[0].at",
+        "'9am' is not a time like 09:30",
+    ),
+    (_trigger(type="order", products=[1]), "trigger.products", "must be a list of words"),
+    (
+        _step(
+            type="condition", rules={"all": [{"field": "orders.count", "op": "gte", "value": "x"}]}
+        ),
+        "steps[0].rules",
+        "all[0].value: 'x' is not a number",
+    ),
+    (
+        _trigger(type="date", field="created"),
+        "trigger.field",
+        "'created' is not a date field (birthday or custom.<key>)",
+    ),
+    (
+        _trigger(type="moon"),
+        "trigger.type",
+        "must be one of contact_created, subscribed, first_order, order, event, segment_entered, "
+        "segment_left, date, holiday, inactivity",
+    ),
+    (_trigger(type="event"), "trigger.name", "the event's name, e.g. webinar_attended"),
+    (_trigger(type="segment_entered"), "trigger.segment", "the segment (id or name)"),
+    (
+        _trigger(type="date", leap_day="feb29"),
+        "trigger.leap_day",
+        "feb28 or mar1 (when 29 February is celebrated)",
+    ),
+    (
+        _trigger(type="holiday", country="CN", holiday="easter_bunny"),
+        "trigger.holiday",
+        f"'easter_bunny' is not a holiday of CN; known: {HOLIDAYS_CN}",
+    ),
+    (_trigger(type="inactivity", stage="new"), "trigger.stage", "only the lapsed stage"),
+    (
+        _step(type="condition", rules={"field": "city", "op": "eq", "value": "x"}, yes={}),
+        "steps[0].yes",
+        "must be a list of steps",
+    ),
+    (
+        _step(type="jump"),
+        "steps[0].type",
+        "must be one of wait, condition, split, email, tag, field, points, notify, goal, exit",
+    ),
+    (_step(type="wait", days=1, id="bad id!"), "steps[0].id", "'bad id!' is not a step id"),
+    (
+        _definition([dict(WAIT, id="s1"), dict(WAIT, id="s1")]),
+        "steps[1].id",
+        "'s1' is used twice",
+    ),
+    (_step(type="email"), "steps[0].template", "the template (id or name) to send"),
+    (_step(type="tag"), "steps[0].add", "tags to add or remove"),
+    (
+        _step(type="field", field="email", value="x"),
+        "steps[0].field",
+        "a contact field (not email or status) and a value",
+    ),
+    (_step(type="points", points=0), "steps[0].points", "0 points changes nothing"),
+    (_step(type="notify", channel="sms", message="hi"), "steps[0].channel", "app or email"),
+    (_step(type="notify"), "steps[0].message", "what to tell the staff"),
+    (_step(type="goal", event="won"), "steps[0].event", "ordered or clicked"),
+    (
+        _step(type="wait"),
+        "steps[0]",
+        "a wait is a duration (minutes/hours/days), until a date field, or a window",
+    ),
+    (
+        _step(type="wait", window="9-11"),
+        "steps[0].window",
+        'must be {"start": "09:00", "end": "11:00"}',
+    ),
+    (
+        _step(type="wait", window={"start": "11:00", "end": "09:00"}),
+        "steps[0].window.end",
+        "must be after the start",
+    ),
+    (
+        _step(type="wait", window={"start": "09:00", "end": "11:00", "days": [7]}),
+        "steps[0].window.days",
+        "weekdays 0 (Monday) to 6",
+    ),
+    (
+        _step(type="split", branches=[{"steps": []}]),
+        "steps[0].branches",
+        "a split needs at least two branches",
+    ),
+    (
+        _step(type="split", mode="coin", branches=[{"steps": []}, {"steps": []}]),
+        "steps[0].mode",
+        "random or rules",
+    ),
+    (
+        _step(type="split", branches=[{"steps": [], "weight": 1}, 3]),
+        "steps[0].branches[1]",
+        'must be {"steps": [...]} with a weight or rules',
+    ),
+    (
+        _step(type="split", branches=[{"steps": [], "weight": 0}, {"steps": [], "weight": 1}]),
+        "steps[0].branches[0].weight",
+        "0 is not a whole number of at least 1",
+    ),
+    (
+        _step(type="split", mode="rules", branches=[{"steps": []}, {"steps": []}]),
+        "steps[0].branches[0].rules",
+        "only the last branch may be without rules",
+    ),
+]
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+VALUES = re.compile(r"'[^']*'|-?\d+")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _catalogues() -> None:
+    compile_catalogues()
+
+
+def _error(definition: Any) -> InvalidInput:
+    with pytest.raises(InvalidInput) as caught:
+        parse_definition(assign_ids(copy.deepcopy(definition)))
+    return caught.value
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("definition", "place", "english"), CASES)
+def test_the_same_bad_definition_in_english_and_in_chinese(
+    definition: Any, place: str, english: str
+) -> None:
+    error = _error(definition)
+    assert (error.field, error.message) == (place, f"{place}: {english}")
+
+    with translation.override("zh-hans"):
+        chinese = _error(definition)
+    assert chinese.field == place
+    where, _, detail = chinese.message.partition(": ")
+    assert where == place  # the place is JSON: never translated
+    assert CHINESE.search(detail), detail
+    assert detail != english
+    for value in VALUES.findall(english):
+        assert value in detail, (value, detail)
+
+
+@pytest.mark.django_db
+def test_a_rule_inside_a_journey_names_both_places_in_chinese() -> None:
+    definition = _step(
+        type="condition", rules={"any": [{"field": "orders.count", "op": "gte", "value": "x"}]}
+    )
+    with translation.override("zh-hans"):
+        message = _error(definition).message
+    assert message == "steps[0].rules: any[0].value: 'x' 不是数字"
