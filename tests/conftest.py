@@ -30,3 +30,11 @@ def _english_between_tests() -> Iterator[None]:
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.deactivate()
+
+
+@pytest.fixture(scope="session")
+def compiled_catalogues() -> None:
+    """The .mo files (not in git), for tests outside tests/web that read Chinese."""
+    from tests.web.messages import compile_catalogues  # noqa: PLC0415 - only when asked for
+
+    compile_catalogues()

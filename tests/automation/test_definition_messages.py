@@ -12,7 +12,6 @@ from django.utils import translation
 
 from rapport.automation.definition import assign_ids, parse_definition
 from rapport.errors import InvalidInput
-from tests.web.messages import compile_catalogues
 
 WAIT = {"type": "wait", "days": 1}
 HOLIDAYS_CN = (
@@ -162,13 +161,9 @@ CASES: list[tuple[Any, str, str]] = [
         "only the last branch may be without rules",
     ),
 ]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("compiled_catalogues")]
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 VALUES = re.compile(r"'[^']*'|-?\d+")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _catalogues() -> None:
-    compile_catalogues()
 
 
 def _error(definition: Any) -> InvalidInput:
@@ -177,7 +172,6 @@ def _error(definition: Any) -> InvalidInput:
     return caught.value
 
 
-@pytest.mark.django_db
 @pytest.mark.parametrize(("definition", "place", "english"), CASES)
 def test_the_same_bad_definition_in_english_and_in_chinese(
     definition: Any, place: str, english: str
@@ -196,7 +190,6 @@ def test_the_same_bad_definition_in_english_and_in_chinese(
         assert value in detail, (value, detail)
 
 
-@pytest.mark.django_db
 def test_a_rule_inside_a_journey_names_both_places_in_chinese() -> None:
     definition = _step(
         type="condition", rules={"any": [{"field": "orders.count", "op": "gte", "value": "x"}]}

@@ -10,7 +10,6 @@ import pytest
 from django.utils import translation
 
 from rapport.segments.rules import RuleError, parse_rules
-from tests.web.messages import compile_catalogues
 
 CITY = {"field": "city", "op": "eq", "value": "x"}
 ORDERS = {"field": "orders.count", "op": "gte", "value": 1}
@@ -111,13 +110,9 @@ CASES: list[tuple[Any, str, str]] = [
         "the low end is above the high end",
     ),
 ]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("compiled_catalogues")]
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 QUOTED = re.compile(r"'[^']*'|\d+(?:\.\d+)?(?:e\+\d+)?")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _catalogues() -> None:
-    compile_catalogues()
 
 
 def _error(rule: Any) -> RuleError:
@@ -126,7 +121,6 @@ def _error(rule: Any) -> RuleError:
     return caught.value
 
 
-@pytest.mark.django_db
 @pytest.mark.parametrize(("rule", "path", "english"), CASES)
 def test_the_same_bad_rule_in_english_and_in_chinese(rule: Any, path: str, english: str) -> None:
     error = _error(rule)
@@ -145,7 +139,6 @@ def test_the_same_bad_rule_in_english_and_in_chinese(rule: Any, path: str, engli
         assert value in detail, (value, detail)
 
 
-@pytest.mark.django_db
 def test_a_chinese_message_reads_as_chinese() -> None:
     bad = {"all": [CITY, {"any": [{**ORDERS, "value": "x"}]}]}
     with translation.override("zh-hans"):
