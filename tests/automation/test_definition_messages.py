@@ -11,7 +11,9 @@ import pytest
 from django.utils import translation
 
 from rapport.automation.definition import assign_ids, parse_definition
-from rapport.errors import InvalidInput
+from rapport.automation.services import create_from_recipe, enable_journey, save_journey
+from rapport.content.models import Workspace
+from rapport.errors import InvalidInput, RapportError
 
 WAIT = {"type": "wait", "days": 1}
 HOLIDAYS_CN = (
@@ -197,3 +199,55 @@ def test_a_rule_inside_a_journey_names_both_places_in_chinese() -> None:
     with translation.override("zh-hans"):
         message = _error(definition).message
     assert message == "steps[0].rules: any[0].value: 'x' 不是数字"
+
+
+SAVE_CASES: list[tuple[dict[str, Any], str]] = [
+    ({"name": " "}, "A journey needs a name."),
+    ({"name": "x" * 151}, "A journey's name is at most 150 characters."),
+    ({"name": "Taken"}, "There is already a journey called 'Taken'."),
+]
+
+
+@pytest.mark.parametrize(("arguments", "english"), SAVE_CASES)
+def test_the_editor_s_other_checks_in_english_and_in_chinese(
+    arguments: dict[str, Any], english: str
+) -> None:
+    save_journey(_definition(), name="Taken", acting_user=None)
+    with pytest.raises(RapportError) as caught:
+        save_journey(_definition(), acting_user=None, **arguments)
+    assert caught.value.message == english
+    with translation.override("zh-hans"), pytest.raises(RapportError) as caught:
+        save_journey(_definition(), acting_user=None, **arguments)
+    assert CHINESE.search(caught.value.message), caught.value.message
+    assert caught.value.message != english
+
+
+def test_a_missing_reference_names_the_step_in_chinese() -> None:
+    definition = _definition([WAIT, {"type": "email", "template": "Nope"}])
+    with pytest.raises(InvalidInput) as caught:
+        save_journey(definition, name="J", acting_user=None)
+    assert caught.value.message == "step s2 (email): There is no template 'Nope'."
+    with translation.override("zh-hans"), pytest.raises(InvalidInput) as caught:
+        save_journey(definition, name="J", acting_user=None)
+    assert caught.value.message == "步骤 s2（email）：没有模板 'Nope'。"
+    audience = _trigger(type="segment_left", segment="Gone")
+    with pytest.raises(InvalidInput) as caught:
+        save_journey(audience, name="J", acting_user=None)
+    assert caught.value.message == "trigger.segment: There is no segment 'Gone'."
+    with translation.override("zh-hans"), pytest.raises(InvalidInput) as caught:
+        save_journey(audience, name="J", acting_user=None)
+    assert caught.value.message == "trigger.segment: 没有分群 'Gone'。"
+
+
+def test_an_unknown_recipe_and_a_missing_postal_address_in_chinese() -> None:
+    with translation.override("zh-hans"), pytest.raises(InvalidInput) as caught:
+        create_from_recipe("nope", acting_user=None)
+    assert caught.value.message.startswith("没有 'nope' 这个现成方案；可选：welcome, birthday")
+    Workspace.objects.filter(pk=1).update(postal_address="")
+    journey = create_from_recipe("birthday", acting_user=None)
+    with pytest.raises(InvalidInput) as caught:
+        enable_journey(journey.pk, acting_user=None)
+    assert caught.value.message.startswith("Set the organisation's postal address first")
+    with translation.override("zh-hans"), pytest.raises(InvalidInput) as caught:
+        enable_journey(journey.pk, acting_user=None)
+    assert caught.value.message.startswith("请先在“设置”中填写机构的邮政地址")

@@ -115,3 +115,5 @@ def test_the_editor_shows_a_bad_definition_in_chinese_to_a_chinese_user(client_f
                           "value": "x"}, "yes": [], "no": []}]}  # fmt: skip
     answer = client.post("/journeys/new", {"name": "Buyers", "definition": json.dumps(in_rule)})
     assert "steps[0].rules: value: &#x27;x&#x27; 不是数字" in answer.content.decode()
+    nameless = client.post("/journeys/new", {"name": " ", "definition": typed}).content.decode()
+    assert "旅程需要一个名称。" in nameless

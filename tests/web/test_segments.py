@@ -266,7 +266,13 @@ def test_the_builder_shows_a_bad_rule_in_chinese_to_a_chinese_user(
         _row("orders.total", "gt", "lots", at="g0r1", widget="number"),
     )
     page = client.post("/segments/preview", _form(*rows)).content.decode()
+    assert "条件 2" in page and "all[1].value" in page
     assert "&#x27;lots&#x27; 不是数字" in page and "is not a number" not in page
+    # The builder's fields and operators are Chinese too.
+    spent = _row("orders.total", "gt", "lots", widget="number")
+    builder = client.post("/segments/builder", _form(spent)).content.decode()
+    assert '<option value="orders.total" selected>消费金额</option>' in builder
+    assert '<option value="gt" selected>多于</option>' in builder
 
     saved = client.post("/segments/new", _form(*rows, name="Big spenders"))
     page = saved.content.decode()
