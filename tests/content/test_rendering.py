@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from rapport.automation.models import PointsEntry
 from rapport.content.checks import TemplateProblem
 from rapport.content.services import (
     TemplateContent,
@@ -108,6 +109,24 @@ def test_last_order_and_lifecycle_come_from_the_contacts_orders() -> None:
         "{{ contact.last_order.total | currency(contact.last_order.currency) }}</p>"
     )
     assert "new: A-1 Kestrel 50mm Lens CN¥449.00" in _render(contact.pk, html).html
+
+
+def test_points_are_the_contacts_ledger_balance() -> None:
+    """Journeys award points (automation.PointsEntry); a template shows the balance, and a
+    contact without any shows 0 (the welcome template's "you already have" stays hidden)."""
+    rich, poor = make_contact(), make_contact()
+    now = timezone.now()
+    PointsEntry.objects.bulk_create(
+        [
+            PointsEntry(contact=rich, points=100, reason="birthday", created_at=now),
+            PointsEntry(contact=rich, points=50, reason="review", created_at=now),
+            PointsEntry(contact=rich, points=-30, reason="redeemed", created_at=now),
+        ]
+    )
+    html = "<p>{% if contact.points %}{{ contact.points }} points{% else %}none{% endif %}</p>"
+
+    assert "<p>120 points</p>" in _render(rich.pk, html).html
+    assert "<p>none</p>" in _render(poor.pk, html).html
 
 
 def test_a_contact_who_turned_personalisation_off_gets_the_generic_email() -> None:

@@ -17,8 +17,9 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.db.models import JSONField, Value
+from django.db.models import JSONField, Sum, Value
 
+from rapport.automation.models import PointsEntry
 from rapport.content import formatting
 from rapport.content.checks import Usage
 from rapport.content.coupons import issue_codes
@@ -130,6 +131,7 @@ class ContextBuilder:
         self._columns = _columns_for(usage)
         self.wants_lifecycle = "lifecycle" in usage.contact_fields
         self.wants_country_name = "country_name" in usage.contact_fields
+        self.wants_points = "points" in usage.contact_fields
         self.wants_today = "today" in usage.names or not usage.names
         self.base_url: str = settings.BASE_URL
         self._links = tuple(
@@ -159,8 +161,9 @@ class ContextBuilder:
             if wants_last_order or wants_purchases
             else ({}, {})
         )
+        points = _points_balances(list(rows)) if self.wants_points else {}
         return [
-            self._context(rows[cid], last_orders.get(cid), purchases.get(cid, []))
+            self._context(rows[cid], last_orders.get(cid), purchases.get(cid, []), points)
             for cid in contact_ids
             if cid in rows
         ]
@@ -202,7 +205,11 @@ class ContextBuilder:
         return {pk: list(owned) for pk, owned in bought.items()}, orders
 
     def _context(
-        self, row: tuple[Any, ...], last_order: dict[str, Any] | None, purchased: list[int]
+        self,
+        row: tuple[Any, ...],
+        last_order: dict[str, Any] | None,
+        purchased: list[int],
+        points: dict[int, int],
     ) -> dict[str, Any]:
         (
             contact_id, email, given, family, honorific, city, region, country, locale,
@@ -223,7 +230,7 @@ class ContextBuilder:
             "country": country,
             "country_name": _country_name(country, locale) if self.wants_country_name else "",
             "lifecycle": stage,
-            "points": 0,
+            "points": points.get(contact_id, 0),
             "orders_count": order_count or 0,
             "total_spent": total_spent if total_spent is not None else Decimal(0),
         }
@@ -324,6 +331,16 @@ def product_view(product: RecommendedProduct) -> dict[str, Any]:
         "url": product.url,
         "image_url": product.image_url,
     }
+
+
+def _points_balances(contact_ids: list[int]) -> dict[int, int]:
+    """Each contact's loyalty points: the sum of their ledger rows, one grouped query a batch."""
+    return dict(
+        PointsEntry.objects.filter(contact_id__in=contact_ids)
+        .values("contact_id")
+        .annotate(balance=Sum("points"))
+        .values_list("contact_id", "balance")
+    )
 
 
 def sample_context(usage: Usage, locale: str = "en") -> Mapping[str, Any]:
