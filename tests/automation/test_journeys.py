@@ -9,7 +9,8 @@ from collections import Counter
 import pytest
 
 from rapport.automation.models import EntryState, JourneyEntry, PointsEntry, StepRun
-from rapport.crm.models import Contact, ContactStatus
+from rapport.crm.models import Contact, ContactStatus, EventType
+from rapport.crm.queries import timeline
 from rapport.delivery.models import Delivery, DeliveryState
 from tests.automation.conftest import make_journey, run
 from tests.factories import make_contact, make_order
@@ -165,3 +166,40 @@ def test_tags_fields_points_and_conditions():
     assert list(PointsEntry.objects.values_list("contact_id", "points")) == [(chinese.pk, 50)]
     assert "never" not in chinese.tags
     assert set(JourneyEntry.objects.values_list("state", flat=True)) == {EntryState.COMPLETED}
+
+
+def test_the_contacts_timeline_shows_their_way_through_the_journey():
+    """Entered (at the entry's own time), points, then completed or stopped: written in the
+    batch's transaction, so a step that ran shows once and one that did not, never."""
+    definition = {
+        "trigger": {"type": "contact_created"},
+        "steps": [
+            {"type": "points", "points": 100, "reason": "welcome gift"},
+            {"type": "wait", "days": 2},
+            {"type": "tag", "add": ["welcomed"]},
+        ],
+    }
+    make_journey(definition, name="Welcome", on=T0 - dt.timedelta(hours=1))
+    stays, leaves = make_contact(), make_contact()
+    _created_at([stays, leaves], T0)
+    run(T0 + dt.timedelta(minutes=1))
+    Contact.objects.filter(pk=leaves.pk).update(status=ContactStatus.UNSUBSCRIBED)
+
+    run(T0 + dt.timedelta(days=2, minutes=2))
+    run(T0 + dt.timedelta(days=3))  # nothing left to do: no moment twice
+
+    def moments(contact: Contact) -> list[tuple[str, dict[str, object]]]:
+        return [
+            (event.name, event.data)
+            for event in reversed(timeline(contact.pk))
+            if event.type == EventType.JOURNEY
+        ]
+
+    journey = {"journey": JourneyEntry.objects.get(contact=stays).journey_id}
+    named = {**journey, "journey_name": "Welcome"}
+    gift = {**named, "points": 100, "reason": "welcome gift"}
+    assert moments(stays) == [("entered", named), ("points", gift), ("completed", named)]
+    stopped = {**named, "reason": "contact unsubscribed"}
+    assert moments(leaves) == [("entered", named), ("points", gift), ("stopped", stopped)]
+    entered = next(e for e in timeline(stays.pk) if e.name == "entered")
+    assert entered.occurred_at == JourneyEntry.objects.get(contact=stays).entered_at

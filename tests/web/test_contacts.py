@@ -9,11 +9,12 @@ from collections.abc import Callable
 import pytest
 from django.http import StreamingHttpResponse
 from django.test import Client
+from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
 from rapport.accounts.models import AuditEntry
 from rapport.accounts.roles import Role
-from rapport.crm.models import Company, Contact, CustomField, Event, EventType
+from rapport.crm.models import Company, Contact, CustomField, Event, EventType, JourneyMoment
 from rapport.web import contacts as contact_pages
 from tests.factories import make_contact, make_order, make_product
 
@@ -159,3 +160,19 @@ def test_export_streams_csv_neutralises_formulas_and_is_audited(
 def test_viewer_may_not_export(client_for: ClientFor, db: None) -> None:
     assert client_for(Role.VIEWER).get("/contacts/export.csv").status_code == 403
     assert not AuditEntry.objects.filter(action="contacts.export").exists()
+
+
+def test_the_timeline_names_the_journey_and_what_happened_in_the_readers_language(client_for):
+    contact = make_contact()
+    Event.objects.create(
+        contact=contact,
+        type=EventType.JOURNEY,
+        name=JourneyMoment.POINTS,
+        occurred_at=timezone.now(),
+        data={"journey": 1, "journey_name": "生日祝福", "points": 100, "reason": "birthday"},
+    )
+    english = client_for(Role.MARKETER).get(f"/contacts/{contact.pk}/").content.decode()
+    chinese = client_for(Role.MARKETER, language="zh-hans").get(f"/contacts/{contact.pk}/")
+
+    assert "Journey step</strong> · 生日祝福 · points awarded +100" in english
+    assert "· 生日祝福 · 获得积分 +100" in chinese.content.decode()

@@ -1,8 +1,9 @@
 """One batch of due entries in memory while their steps run, and what the steps write.
 
 The engine loads a batch, the step executors (``steps``) work on it group by group, and the
-engine writes it back: every executed step as a ``StepRun`` and every entry's new position,
-in the one transaction that also holds the steps' effects.
+engine writes it back: every executed step as a ``StepRun``, every entry's new position, and
+the moments the contact's timeline shows (entered, points, completed, reached the goal,
+stopped), in the one transaction that also holds the steps' effects.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from rapport.automation.dates import anniversary, local_date, local_moment, pars
 from rapport.automation.definition import Plan, Step
 from rapport.automation.models import EntryState, StepRun
 from rapport.campaigns.timing import QuietHours, _after_quiet_hours, zone
+from rapport.crm.models import Event, EventType, JourneyMoment
 
 QUIET = QuietHours()  # 21:00-08:00 local, as for broadcasts
 
@@ -58,6 +60,27 @@ class Batch:
     campaigns: dict[tuple[int, str], int]  # (journey id, email step id) -> campaign id
     suppressed: set[int] = field(default_factory=set)  # contacts whose address is suppressed
     runs: list[StepRun] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)  # for the contacts' timelines
+
+    def note(
+        self,
+        work: Work,
+        moment: JourneyMoment,
+        *,
+        at: dt.datetime | None = None,
+        details: dict[str, object] | None = None,
+    ) -> None:
+        """A moment of this entry for the contact's timeline, written with the batch."""
+        data = {"journey": work.journey_id, "journey_name": self.names[work.journey_id]}
+        self.events.append(
+            Event(
+                contact_id=work.contact_id,
+                type=EventType.JOURNEY,
+                name=moment,
+                occurred_at=at or self.now,
+                data=data | (details or {}),
+            )
+        )
 
     def done(self, work: Work, step: Step, outcome: str, next_step: str | None) -> None:
         """Record that ``step`` ran for this entry, and move it on to ``next_step``."""
@@ -80,6 +103,9 @@ class Batch:
         work.state = state
         work.reason = reason or work.reason
         work.finished_at = self.now
+        self.note(
+            work, JourneyMoment(state), details={"reason": work.reason} if work.reason else {}
+        )
 
     def timezone_of(self, contact_id: int) -> str:
         info = self.contacts.get(contact_id)

@@ -37,7 +37,14 @@ from rapport.automation.models import (
 )
 from rapport.automation.steps import EXECUTORS, group
 from rapport.crm.engagement import human_clicks
-from rapport.crm.models import SUPPRESSED_STATUSES, Contact, ContactStatus, Event, Order
+from rapport.crm.models import (
+    SUPPRESSED_STATUSES,
+    Contact,
+    ContactStatus,
+    Event,
+    JourneyMoment,
+    Order,
+)
 from rapport.crm.names import display_name
 from rapport.delivery.models import Suppression
 from rapport.errors import RapportError
@@ -187,6 +194,7 @@ def process_batch(now: dt.datetime, size: int) -> tuple[int, int]:
                 plan = batch.plans[journey_id]
                 if step_id == START:
                     for work in members:
+                        batch.note(work, JourneyMoment.ENTERED, at=work.entered_at)
                         batch.arrive(work, plan.first)
                     continue
                 step = plan.by_id[step_id]
@@ -194,6 +202,7 @@ def process_batch(now: dt.datetime, size: int) -> tuple[int, int]:
         if before_commit is not None:
             before_commit(batch)
         StepRun.objects.bulk_create(batch.runs)
+        Event.objects.bulk_create(batch.events)
         _write_positions(works)
     return len(works), len(batch.runs)
 

@@ -25,7 +25,7 @@ from rapport.automation.models import (
     PointsEntry,
     StaffNotification,
 )
-from rapport.crm.models import Contact
+from rapport.crm.models import Contact, JourneyMoment
 from rapport.crm.services import clean_contact_values
 from rapport.delivery.models import Delivery, DeliveryState
 from rapport.segments.queries import rule_queryset
@@ -194,6 +194,7 @@ def points(batch: Batch, step: Step, works: list[Work]) -> None:
         ]
     )
     for work in works:
+        batch.note(work, JourneyMoment.POINTS, details={"points": amount, "reason": reason})
         batch.done(work, step, f"{amount:+d} points", _next(batch, work, step))
 
 

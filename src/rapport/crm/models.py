@@ -249,6 +249,17 @@ class EventType(models.TextChoices):
     CUSTOM = "custom", _("Custom event")
 
 
+class JourneyMoment(models.TextChoices):
+    """What a journey event (``EventType.JOURNEY``) says happened; its ``data`` names the
+    journey (``journey``, ``journey_name``) and, as they apply, ``points`` and ``reason``."""
+
+    ENTERED = "entered", _("entered")
+    COMPLETED = "completed", _("completed")
+    CONVERTED = "converted", _("reached the goal")
+    STOPPED = "stopped", _("stopped")
+    POINTS = "points", _("points awarded")
+
+
 class Event(models.Model):
     """One interaction, append-only: the contact's timeline and the source of engagement facts."""
 
@@ -275,6 +286,13 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.occurred_at:%Y-%m-%d}"
+
+    @property
+    def journey_moment(self) -> str:
+        """A journey event's moment in the reader's language (the stored name otherwise)."""
+        if self.name in JourneyMoment.values:
+            return str(JourneyMoment(self.name).label)
+        return self.name
 
 
 class ImportKind(models.TextChoices):
