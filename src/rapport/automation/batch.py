@@ -17,7 +17,9 @@ from rapport.automation.dates import anniversary, local_date, local_moment, pars
 from rapport.automation.definition import Plan, Step
 from rapport.automation.models import EntryState, StepRun
 from rapport.campaigns.timing import QuietHours, _after_quiet_hours, zone
-from rapport.crm.models import Event, EventType, JourneyMoment
+from rapport.crm.models import EventType, JourneyMoment
+
+EVENT_COLUMNS = ("contact", "type", "name", "occurred_at", "data")
 
 QUIET = QuietHours()  # 21:00-08:00 local, as for broadcasts
 
@@ -60,7 +62,9 @@ class Batch:
     campaigns: dict[tuple[int, str], int]  # (journey id, email step id) -> campaign id
     suppressed: set[int] = field(default_factory=set)  # contacts whose address is suppressed
     runs: list[StepRun] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)  # for the contacts' timelines
+    # Rows of ``EVENT_COLUMNS`` for the contacts' timelines, inserted in one executemany:
+    # model instances through bulk_create cost 36 µs each, a third of a points step.
+    events: list[tuple[object, ...]] = field(default_factory=list)
 
     def note(
         self,
@@ -73,13 +77,7 @@ class Batch:
         """A moment of this entry for the contact's timeline, written with the batch."""
         data = {"journey": work.journey_id, "journey_name": self.names[work.journey_id]}
         self.events.append(
-            Event(
-                contact_id=work.contact_id,
-                type=EventType.JOURNEY,
-                name=moment,
-                occurred_at=at or self.now,
-                data=data | (details or {}),
-            )
+            (work.contact_id, EventType.JOURNEY, moment, at or self.now, data | (details or {}))
         )
 
     def done(self, work: Work, step: Step, outcome: str, next_step: str | None) -> None:

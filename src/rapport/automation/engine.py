@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 
 from rapport.automation import triggers
-from rapport.automation.batch import Batch, ContactInfo, Work
+from rapport.automation.batch import EVENT_COLUMNS, Batch, ContactInfo, Work
 from rapport.automation.definition import Plan, parse_definition
 from rapport.automation.models import (
     START,
@@ -36,6 +36,7 @@ from rapport.automation.models import (
     StepRun,
 )
 from rapport.automation.steps import EXECUTORS, group
+from rapport.crm.bulk import insert_rows
 from rapport.crm.engagement import human_clicks
 from rapport.crm.models import (
     SUPPRESSED_STATUSES,
@@ -202,7 +203,7 @@ def process_batch(now: dt.datetime, size: int) -> tuple[int, int]:
         if before_commit is not None:
             before_commit(batch)
         StepRun.objects.bulk_create(batch.runs)
-        Event.objects.bulk_create(batch.events)
+        insert_rows(Event, EVENT_COLUMNS, batch.events)
         _write_positions(works)
     return len(works), len(batch.runs)
 

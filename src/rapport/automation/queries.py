@@ -27,6 +27,8 @@ from rapport.automation.models import (
 from rapport.crm.models import Event, EventType
 from rapport.delivery.models import Delivery, DeliveryState
 
+DEEPEST_INDENT = 6  # app.css indents steps up to this depth, deeper ones no further
+
 
 def journey_list_for(user: User | None) -> list[dict[str, Any]]:
     if user is not None:
@@ -121,6 +123,7 @@ def journey_status(journey: Journey) -> dict[str, Any]:
             "id": step.id,
             "type": step.type,
             "depth": depth,
+            "indent": min(depth, DEEPEST_INDENT),  # a CSS class: the CSP forbids inline styles
             "summary": step_summary(step),
             "waiting": waiting.get(step.id, 0),
             "done": runs.get(step.id, 0),
