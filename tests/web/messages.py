@@ -34,12 +34,16 @@ PYTHON_SOURCES = (
     # Apps added later: their pages, forms and models are UI too.
     "analytics/*.py",
     "automation/models.py",
+    "automation/definition.py",
+    "automation/services.py",
     "automation/recipes.py",
     "automation/views.py",
     "automation/forms.py",
     "tracking/models.py",
     "tracking/views.py",
     "tracking/forms.py",
+    # Errors the segment builder and journey editor show: in the person's language.
+    "segments/rules.py",
 )
 KEYWORDS = {
     "_": None,
