@@ -339,3 +339,18 @@ def test_member_page_query_count_does_not_grow(
         assert len(api.get(f"{URL}/{segment.pk}/members?limit=3").json()["items"]) == 3
     with django_assert_num_queries(3):
         assert len(api.get(f"{URL}/{segment.pk}/members?limit=8").json()["items"]) == 8
+
+
+@pytest.mark.usefixtures("compiled_catalogues")
+def test_rule_errors_are_english_unless_the_client_asks_for_chinese(api: ApiClient) -> None:
+    bad = {"name": "Spenders", "rules": {"field": "orders.total", "op": "gt", "value": "lots"}}
+    answer = api.post_json(URL, bad)
+    assert answer.status_code == 400
+    assert answer.json() == {"error": "value: 'lots' is not a number", "field": "value"}
+
+    asked = api.post(
+        URL, bad, content_type="application/json", headers={"Accept-Language": "zh-CN,zh;q=0.9"}
+    )
+    assert asked.status_code == 400
+    assert asked.json() == {"error": "value: 'lots' 不是数字", "field": "value"}
+    assert not Segment.objects.filter(name="Spenders").exists()

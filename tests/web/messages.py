@@ -34,6 +34,8 @@ PYTHON_SOURCES = (
     # Apps added later: their pages, forms and models are UI too.
     "analytics/*.py",
     "automation/models.py",
+    "automation/definition.py",
+    "automation/services.py",
     "automation/recipes.py",
     "automation/views.py",
     "automation/forms.py",
@@ -42,6 +44,8 @@ PYTHON_SOURCES = (
     "tracking/forms.py",
     "delivery/models.py",
     "delivery/views.py",
+    # Errors the segment builder and journey editor show: in the person's language.
+    "segments/rules.py",
 )
 KEYWORDS = {
     "_": None,

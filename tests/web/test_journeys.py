@@ -99,3 +99,21 @@ def test_the_journey_pages_in_chinese(client_for):
     journey = Journey.objects.get()
     assert "自动化旅程" in client.get("/journeys/").content.decode()
     assert "在此等待" in client.get(f"/journeys/{journey.pk}/").content.decode()
+
+
+def test_the_editor_shows_a_bad_definition_in_chinese_to_a_chinese_user(client_for):
+    client = client_for("marketer", language="zh-hans")
+    typed = json.dumps({"trigger": {"type": "subscribed"}, "steps": [{"type": "wait"}]})
+    answer = client.post("/journeys/new", {"name": "Welcome", "definition": typed})
+    page = answer.content.decode()
+    assert answer.status_code == 200
+    assert "steps[0]: 等待步骤只能是以下一种" in page and "a wait is a duration" not in page
+    assert not Journey.objects.exists()
+
+    in_rule = {"trigger": {"type": "subscribed"},
+               "steps": [{"type": "condition", "rules": {"field": "orders.count", "op": "gte",
+                          "value": "x"}, "yes": [], "no": []}]}  # fmt: skip
+    answer = client.post("/journeys/new", {"name": "Buyers", "definition": json.dumps(in_rule)})
+    assert "steps[0].rules: value: &#x27;x&#x27; 不是数字" in answer.content.decode()
+    nameless = client.post("/journeys/new", {"name": " ", "definition": typed}).content.decode()
+    assert "旅程需要一个名称。" in nameless

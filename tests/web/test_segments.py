@@ -255,3 +255,33 @@ def test_rules_beyond_the_builder_are_edited_as_json(client_for: ClientFor) -> N
     nested.update(_row("orders.total", "gt", "x", at="g1r0", widget="number"))
     page = client.post("/segments/preview", nested).content.decode()
     assert "Group 1, condition 1" in page and "all[1].any[0].value" in page
+
+
+def test_the_builder_shows_a_bad_rule_in_chinese_to_a_chinese_user(
+    client_for: ClientFor, countries: None
+) -> None:
+    client = client_for(Role.MARKETER, language="zh-hans")
+    rows = (
+        _row("country", "eq", "CN", widget="text"),
+        _row("orders.total", "gt", "lots", at="g0r1", widget="number"),
+    )
+    page = client.post("/segments/preview", _form(*rows)).content.decode()
+    assert "条件 2" in page and "all[1].value" in page
+    assert "&#x27;lots&#x27; 不是数字" in page and "is not a number" not in page
+    # The builder's fields and operators are Chinese too.
+    spent = _row("orders.total", "gt", "lots", widget="number")
+    builder = client.post("/segments/builder", _form(spent)).content.decode()
+    assert '<option value="orders.total" selected>消费金额</option>' in builder
+    assert '<option value="gt" selected>多于</option>' in builder
+
+    saved = client.post("/segments/new", _form(*rows, name="Big spenders"))
+    page = saved.content.decode()
+    assert saved.status_code == 200
+    assert "all[1].value: &#x27;lots&#x27; 不是数字" in page and "is not a number" not in page
+    assert not Segment.objects.filter(name="Big spenders").exists()
+
+    bad_json = '{"any": [{"field": "shoe_size", "op": "eq", "value": 1}]}'
+    data = {"mode": "json", "rules_json": bad_json, "name": "Shoes"}
+    page = client.post("/segments/new", data).content.decode()
+    assert "any[0].field: 未知字段 &#x27;shoe_size&#x27;" in page
+    assert bad_json.replace('"', "&quot;") in page  # what was typed is kept to fix

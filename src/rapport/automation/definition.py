@@ -13,7 +13,9 @@
 
 Every step gets a stable ``id`` ("s1", "s2", …) when first saved, kept across edits, so an
 entry waiting at a step stays there when steps are added before it. Errors name the place
-(``steps[2].yes[0].points``) and what is wrong.
+(``steps[2].yes[0].points``) and what is wrong; the place is JSON, what is wrong is
+translated into the active language when the error is raised (English in the CLI and, unless
+Accept-Language asks otherwise, in the API).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.utils.translation import gettext as _
 
 from rapport.automation.calendar import holiday_keys
 from rapport.errors import InvalidInput
@@ -139,29 +143,31 @@ class Plan:
 def parse_definition(data: Any) -> Plan:
     """Check a definition (with ids filled in by ``assign_ids``) and build its plan."""
     if not isinstance(data, dict):
-        raise _fail("definition", "must be an object with trigger and steps")
+        raise _fail("definition", _("must be an object with trigger and steps"))
     unknown = set(data) - {"trigger", "steps", "reentry", "cap", "name", "description"}
     if unknown:
-        raise _fail(sorted(unknown)[0], "is not part of a journey definition")
+        raise _fail(sorted(unknown)[0], _("is not part of a journey definition"))
     trigger = _trigger(data.get("trigger"))
     default_reentry = "yearly" if trigger.type in ("date", "holiday") else "once"
     reentry = data.get("reentry") or default_reentry
     if reentry not in ("once", "yearly", "always"):
-        raise _fail("reentry", f"{reentry!r} is not once, yearly or always")
+        raise _fail(
+            "reentry", _("%(value)s is not once, yearly or always") % {"value": repr(reentry)}
+        )
     cap_messages = cap_days = None
     if data.get("cap"):
         cap = data["cap"]
         if not isinstance(cap, dict):
-            raise _fail("cap", 'must be {"messages": N, "days": D}')
+            raise _fail("cap", _('must be {"messages": N, "days": D}'))
         cap_messages = _positive(cap.get("messages"), "cap.messages")
         cap_days = _positive(cap.get("days"), "cap.days")
     steps_data = data.get("steps")
     if not isinstance(steps_data, list) or not steps_data:
-        raise _fail("steps", "a journey needs at least one step")
+        raise _fail("steps", _("a journey needs at least one step"))
     seen: set[str] = set()
     steps = _steps(steps_data, "steps", seen)
     if len(seen) > MAX_STEPS:
-        raise _fail("steps", f"at most {MAX_STEPS} steps")
+        raise _fail("steps", _("at most %(count)s steps") % {"count": MAX_STEPS})
     return Plan(trigger, steps, reentry, cap_messages, cap_days)
 
 
@@ -196,15 +202,17 @@ def _raw_steps(steps: Any) -> Iterator[dict[str, Any]]:
 
 def _positive(value: Any, path: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _fail(path, f"{value!r} is not a whole number of at least 1")
+        raise _fail(
+            path, _("%(value)s is not a whole number of at least 1") % {"value": repr(value)}
+        )
     return value
 
 
 def _number(value: Any, path: str, *, allow_negative: bool = False) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(path, f"{value!r} is not a whole number")
+        raise _fail(path, _("%(value)s is not a whole number") % {"value": repr(value)})
     if value < 0 and not allow_negative:
-        raise _fail(path, f"{value} is negative")
+        raise _fail(path, _("%(value)s is negative") % {"value": value})
     return value
 
 
@@ -212,14 +220,16 @@ def _time(value: Any, path: str) -> dt.time:
     try:
         return dt.time.fromisoformat(str(value))
     except ValueError:
-        raise _fail(path, f"{value!r} is not a time like 09:30") from None
+        raise _fail(
+            path, _("%(value)s is not a time like 09:30") % {"value": repr(value)}
+        ) from None
 
 
 def _words(value: Any, path: str) -> list[str]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise _fail(path, "must be a list of words")
+        raise _fail(path, _("must be a list of words"))
     return [v.strip() for v in value]
 
 
@@ -234,13 +244,18 @@ def _rules(value: Any, path: str) -> Any:
 def _date_field(value: Any, path: str) -> str:
     name = str(value or "")
     if name != "birthday" and not re.fullmatch(r"custom\.[a-z0-9_-]+", name):
-        raise _fail(path, f"{name!r} is not a date field (birthday or custom.<key>)")
+        raise _fail(
+            path,
+            _("%(value)s is not a date field (birthday or custom.<key>)") % {"value": repr(name)},
+        )
     return name
 
 
 def _trigger(data: Any) -> Trigger:
     if not isinstance(data, dict) or data.get("type") not in TRIGGERS:
-        raise _fail("trigger.type", f"must be one of {', '.join(TRIGGERS)}")
+        raise _fail(
+            "trigger.type", _("must be one of %(choices)s") % {"choices": ", ".join(TRIGGERS)}
+        )
     kind = str(data["type"])
     params = {k: v for k, v in data.items() if k != "type"}
     path = "trigger"
@@ -249,26 +264,31 @@ def _trigger(data: Any) -> Trigger:
         _words(params.get("products", []), f"{path}.products")
         _words(params.get("categories", []), f"{path}.categories")
     elif kind == "event" and not str(params.get("name") or "").strip():
-        raise _fail(f"{path}.name", "the event's name, e.g. webinar_attended")
+        raise _fail(f"{path}.name", _("the event's name, e.g. webinar_attended"))
     elif kind in ("segment_entered", "segment_left") and params.get("segment") in (None, ""):
-        raise _fail(f"{path}.segment", "the segment (id or name)")
+        raise _fail(f"{path}.segment", _("the segment (id or name)"))
     elif kind == "date":
         _date_field(params.get("field", "birthday"), f"{path}.field")
         _number(params.get("offset_days", 0), f"{path}.offset_days", allow_negative=True)
         if params.get("leap_day", "feb28") not in LEAP_DAY_RULES:
-            raise _fail(f"{path}.leap_day", "feb28 or mar1 (when 29 February is celebrated)")
+            raise _fail(f"{path}.leap_day", _("feb28 or mar1 (when 29 February is celebrated)"))
     elif kind == "holiday":
         country = str(params.get("country", "CN")).upper()
         key = str(params.get("holiday") or "")
         if key not in holiday_keys(country):
             raise _fail(
                 f"{path}.holiday",
-                f"{key!r} is not a holiday of {country}; known: {', '.join(holiday_keys(country))}",
+                _("%(value)s is not a holiday of %(country)s; known: %(known)s")
+                % {
+                    "value": repr(key),
+                    "country": country,
+                    "known": ", ".join(holiday_keys(country)),
+                },
             )
         _number(params.get("days_before", 0), f"{path}.days_before")
     elif kind == "inactivity":
         if params.get("stage") not in (None, "lapsed"):
-            raise _fail(f"{path}.stage", "only the lapsed stage")
+            raise _fail(f"{path}.stage", _("only the lapsed stage"))
         if params.get("stage") is None:
             _positive(params.get("days"), f"{path}.days")
     return Trigger(kind, params)
@@ -276,18 +296,20 @@ def _trigger(data: Any) -> Trigger:
 
 def _steps(data: Any, path: str, seen: set[str]) -> tuple[Step, ...]:
     if not isinstance(data, list):
-        raise _fail(path, "must be a list of steps")
+        raise _fail(path, _("must be a list of steps"))
     return tuple(_step(item, f"{path}[{n}]", seen) for n, item in enumerate(data))
 
 
 def _step(data: Any, path: str, seen: set[str]) -> Step:
     if not isinstance(data, dict) or data.get("type") not in STEP_TYPES:
-        raise _fail(f"{path}.type", f"must be one of {', '.join(STEP_TYPES)}")
+        raise _fail(
+            f"{path}.type", _("must be one of %(choices)s") % {"choices": ", ".join(STEP_TYPES)}
+        )
     step_id = str(data.get("id") or "")
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", step_id):
-        raise _fail(f"{path}.id", f"{step_id!r} is not a step id")
+        raise _fail(f"{path}.id", _("%(value)s is not a step id") % {"value": repr(step_id)})
     if step_id in seen:
-        raise _fail(f"{path}.id", f"{step_id!r} is used twice")
+        raise _fail(f"{path}.id", _("%(value)s is used twice") % {"value": repr(step_id)})
     seen.add(step_id)
     kind = str(data["type"])
     params = {k: v for k, v in data.items() if k not in ("id", "type", "yes", "no", "branches")}
@@ -304,27 +326,27 @@ def _step(data: Any, path: str, seen: set[str]) -> Step:
         branches = _split(data, path, seen)
     elif kind == "email":
         if data.get("template") in (None, ""):
-            raise _fail(f"{path}.template", "the template (id or name) to send")
+            raise _fail(f"{path}.template", _("the template (id or name) to send"))
     elif kind == "tag":
         add = _words(params.get("add", []), f"{path}.add")
         remove = _words(params.get("remove", []), f"{path}.remove")
         if not add and not remove:
-            raise _fail(f"{path}.add", "tags to add or remove")
+            raise _fail(f"{path}.add", _("tags to add or remove"))
     elif kind == "field":
         name = str(params.get("field") or "")
         if name in ("", "email", "status") or "value" not in params:
-            raise _fail(f"{path}.field", "a contact field (not email or status) and a value")
+            raise _fail(f"{path}.field", _("a contact field (not email or status) and a value"))
     elif kind == "points":
         if _number(params.get("points"), f"{path}.points", allow_negative=True) == 0:
-            raise _fail(f"{path}.points", "0 points changes nothing")
+            raise _fail(f"{path}.points", _("0 points changes nothing"))
     elif kind == "notify":
         if params.get("channel", "app") not in ("app", "email"):
-            raise _fail(f"{path}.channel", "app or email")
+            raise _fail(f"{path}.channel", _("app or email"))
         _words(params.get("to", ["role:admin"]), f"{path}.to")
         if not str(params.get("message") or "").strip():
-            raise _fail(f"{path}.message", "what to tell the staff")
+            raise _fail(f"{path}.message", _("what to tell the staff"))
     elif kind == "goal" and params.get("event") not in GOAL_EVENTS:
-        raise _fail(f"{path}.event", "ordered or clicked")
+        raise _fail(f"{path}.event", _("ordered or clicked"))
     return Step(step_id, kind, params, branches)
 
 
@@ -333,7 +355,7 @@ def _wait(params: dict[str, Any], path: str) -> None:
     forms = bool(durations) + ("until" in params) + ("window" in params)
     if forms != 1:
         raise _fail(
-            path, "a wait is a duration (minutes/hours/days), until a date field, or a window"
+            path, _("a wait is a duration (minutes/hours/days), until a date field, or a window")
         )
     for key in durations:
         _number(params[key], f"{path}.{key}")
@@ -344,34 +366,34 @@ def _wait(params: dict[str, Any], path: str) -> None:
     if "window" in params:
         window = params["window"]
         if not isinstance(window, dict):
-            raise _fail(f"{path}.window", 'must be {"start": "09:00", "end": "11:00"}')
+            raise _fail(f"{path}.window", _('must be {"start": "09:00", "end": "11:00"}'))
         start = _time(window.get("start"), f"{path}.window.start")
         end = _time(window.get("end"), f"{path}.window.end")
         if end <= start:
-            raise _fail(f"{path}.window.end", "must be after the start")
+            raise _fail(f"{path}.window.end", _("must be after the start"))
         days = window.get("days", list(range(7)))
         if not isinstance(days, list) or not days or not all(d in range(7) for d in days):
-            raise _fail(f"{path}.window.days", "weekdays 0 (Monday) to 6")
+            raise _fail(f"{path}.window.days", _("weekdays 0 (Monday) to 6"))
 
 
 def _split(data: dict[str, Any], path: str, seen: set[str]) -> tuple[Branch, ...]:
     raw = data.get("branches")
     if not isinstance(raw, list) or len(raw) < 2:
-        raise _fail(f"{path}.branches", "a split needs at least two branches")
+        raise _fail(f"{path}.branches", _("a split needs at least two branches"))
     mode = data.get("mode", "random")
     if mode not in ("random", "rules"):
-        raise _fail(f"{path}.mode", "random or rules")
+        raise _fail(f"{path}.mode", _("random or rules"))
     branches = []
     for n, item in enumerate(raw):
         where = f"{path}.branches[{n}]"
         if not isinstance(item, dict):
-            raise _fail(where, 'must be {"steps": [...]} with a weight or rules')
+            raise _fail(where, _('must be {"steps": [...]} with a weight or rules'))
         steps = _steps(item.get("steps", []), f"{where}.steps", seen)
         if mode == "random":
             branches.append(Branch(steps, weight=_positive(item.get("weight"), f"{where}.weight")))
         else:
             rules = item.get("rules")
             if rules is None and n != len(raw) - 1:
-                raise _fail(f"{where}.rules", "only the last branch may be without rules")
+                raise _fail(f"{where}.rules", _("only the last branch may be without rules"))
             branches.append(Branch(steps, rules=_rules(rules, f"{where}.rules") if rules else None))
     return tuple(branches)

@@ -16,6 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from rapport.accounts.access import require
 from rapport.accounts.models import User
@@ -38,7 +39,7 @@ from rapport.campaigns.automation import (
 )
 from rapport.campaigns.models import Campaign
 from rapport.content.models import Workspace
-from rapport.content.services import current_version, get_template_for
+from rapport.content.services import get_template_for
 from rapport.crm.models import Event
 from rapport.errors import Conflict, InvalidInput, NotFound, RapportError
 from rapport.lookup import by_id_or_name
@@ -52,27 +53,40 @@ def get_journey_for(user: User | None, ref: int | str) -> Journey:
 
 
 def _check_references(plan: Plan) -> None:
-    """Everything the definition names exists: an error names the step and the problem."""
+    """Everything the definition names exists: an error names the step and the problem.
+
+    A missing segment or template is told here, in the person's language, with the same
+    English as ``rapport.lookup``; other apps' errors (a field's value) pass through."""
     refs = [plan.trigger.audience] if plan.trigger.audience is not None else []
     if plan.trigger.type in ("segment_entered", "segment_left"):
         refs.append(plan.trigger.params["segment"])
     for ref in refs:
         try:
             get_segment_for(None, ref)
-        except NotFound as error:
-            raise InvalidInput(
-                f"trigger.segment: {error.message}", field="trigger.segment"
-            ) from None
+        except NotFound:
+            missing = gettext("There is no segment %(ref)s.") % {"ref": repr(ref)}
+            raise InvalidInput(f"trigger.segment: {missing}", field="trigger.segment") from None
     for _, step in plan.walk():
         try:
             if step.type == "email":
-                current_version(get_template_for(None, step.params["template"]))
+                _check_template(step.params["template"])
             elif step.type == "field":
                 cleaned_field(str(step.params["field"]), step.params["value"])
         except RapportError as error:
+            where = {"id": step.id, "type": step.type, "error": error.message}
             raise InvalidInput(
-                f"step {step.id} ({step.type}): {error.message}", field=step.id
+                gettext("step %(id)s (%(type)s): %(error)s") % where, field=step.id
             ) from None
+
+
+def _check_template(ref: int | str) -> None:
+    try:
+        template = get_template_for(None, ref)
+    except NotFound:
+        raise NotFound(gettext("There is no template %(ref)s.") % {"ref": repr(ref)}) from None
+    if template.current is None:
+        message = gettext("The template %(name)s has no saved version yet.")
+        raise NotFound(message % {"name": repr(template.name)})
 
 
 def _checked(definition: Any) -> tuple[dict[str, Any], Plan]:
@@ -127,15 +141,17 @@ def save_journey(
         description = description or str(definition.get("description") or "")
     name = name.strip()
     if not name:
-        raise InvalidInput("A journey needs a name.", field="name")
+        raise InvalidInput(gettext("A journey needs a name."), field="name")
     if len(name) > 150:
-        raise InvalidInput("A journey's name is at most 150 characters.", field="name")
+        raise InvalidInput(gettext("A journey's name is at most 150 characters."), field="name")
     data, plan = _checked(definition)
     clash = Journey.objects.filter(name=name)
     if journey_id is not None:
         clash = clash.exclude(pk=journey_id)
     if clash.exists():
-        raise Conflict(f"There is already a journey called {name!r}.")
+        raise Conflict(
+            gettext("There is already a journey called %(name)s.") % {"name": repr(name)}
+        )
     if journey_id is None:
         journey = Journey.objects.create(
             name=name, description=description, recipe=recipe, definition=data,
@@ -160,7 +176,9 @@ def save_journey(
 def create_from_recipe(key: str, *, name: str = "", acting_user: User | None) -> Journey:
     if key not in RECIPES:
         raise InvalidInput(
-            f"{key!r} is not a recipe; there are: {', '.join(RECIPES)}.", field="recipe"
+            gettext("%(key)s is not a recipe; there are: %(recipes)s.")
+            % {"key": repr(key), "recipes": ", ".join(RECIPES)},
+            field="recipe",
         )
     definition = recipe_definition(key, acting_user=acting_user)
     return save_journey(
@@ -186,8 +204,10 @@ def enable_journey(
     has_email = any(step.type == "email" for _, step in plan.walk())
     if has_email and not Workspace.current().postal_address.strip():
         raise InvalidInput(
-            "Set the organisation's postal address first (Settings): the law in most countries "
-            "requires it in every marketing email.",
+            gettext(
+                "Set the organisation's postal address first (Settings): the law in most "
+                "countries requires it in every marketing email."
+            ),
             field="postal_address",
         )
     _check_references(plan)

@@ -17,6 +17,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from rapport.errors import InvalidInput
 from rapport.segments.fields import FIELDS, FieldKind, FieldSpec, custom_field_spec
 
@@ -27,7 +29,11 @@ MAX_DAYS = 36_500
 
 
 class RuleError(InvalidInput):
-    """A rule that cannot be used; ``path`` is where, e.g. ``all[2].any[0].value``."""
+    """A rule that cannot be used; ``path`` is where, e.g. ``all[2].any[0].value``.
+
+    ``message`` is translated when the error is raised, into the active language (the
+    person's in the UI, English in the CLI); the path is JSON, never translated.
+    """
 
     def __init__(self, path: str, message: str) -> None:
         super().__init__(f"{path or 'rule'}: {message}", field=path or "rules")
@@ -94,33 +100,49 @@ def parse_rules(data: Any) -> Node:
 
 def _node(data: Any, path: str, depth: int, counter: list[int]) -> Node:
     if depth > MAX_DEPTH:
-        raise RuleError(path, f"groups are nested more than {MAX_DEPTH} deep")
+        raise RuleError(
+            path, _("groups are nested more than %(depth)s deep") % {"depth": MAX_DEPTH}
+        )
     if not isinstance(data, dict):
-        raise RuleError(path, "must be an object: a condition or an all/any/not group")
+        raise RuleError(path, _("must be an object: a condition or an all/any/not group"))
     groups = [key for key in ("all", "any", "not") if key in data]
     if groups and "field" in data:
-        raise RuleError(path, "is both a condition and a group; split it")
+        raise RuleError(path, _("is both a condition and a group; split it"))
     if len(groups) > 1:
-        raise RuleError(path, f"has {' and '.join(groups)}; a group takes exactly one")
+        raise RuleError(path, _several_groups(groups))
     if groups:
         key = groups[0]
         extra = set(data) - {key}
         if extra:
-            raise RuleError(path, f"unexpected key {sorted(extra)[0]!r} beside {key!r}")
+            raise RuleError(
+                path,
+                _("unexpected key %(key)s beside %(group)s")
+                % {"key": repr(sorted(extra)[0]), "group": repr(key)},
+            )
         inner_path = f"{path}.{key}" if path else key
         if key == "not":
             return Not(_node(data[key], inner_path, depth + 1, counter))
         items = data[key]
         if not isinstance(items, list) or not items:
-            raise RuleError(inner_path, "must be a non-empty list of conditions or groups")
+            raise RuleError(inner_path, _("must be a non-empty list of conditions or groups"))
         nodes = tuple(
             _node(item, f"{inner_path}[{i}]", depth + 1, counter) for i, item in enumerate(items)
         )
         return AllOf(nodes) if key == "all" else AnyOf(nodes)
     counter[0] += 1
     if counter[0] > MAX_CONDITIONS:
-        raise RuleError(path, f"a segment holds at most {MAX_CONDITIONS} conditions")
+        raise RuleError(
+            path, _("a segment holds at most %(count)s conditions") % {"count": MAX_CONDITIONS}
+        )
     return _condition(data, path)
+
+
+def _several_groups(groups: list[str]) -> str:
+    """Two or three group keys in one object; a sentence per count reads well in Chinese."""
+    names = {f"key{n}": key for n, key in enumerate(groups, 1)}
+    if len(groups) == 2:
+        return _("has %(key1)s and %(key2)s; a group takes exactly one") % names
+    return _("has %(key1)s and %(key2)s and %(key3)s; a group takes exactly one") % names
 
 
 def _condition(data: dict[str, Any], path: str) -> Condition:
@@ -129,21 +151,22 @@ def _condition(data: dict[str, Any], path: str) -> Condition:
 
     extra = set(data) - {"field", "op", "value", "window"}
     if extra:
-        raise RuleError(at(sorted(extra)[0]), "is not part of a condition")
+        raise RuleError(at(sorted(extra)[0]), _("is not part of a condition"))
     name = data.get("field")
     if not isinstance(name, str):
-        raise RuleError(at("field"), "is missing or not text")
+        raise RuleError(at("field"), _("is missing or not text"))
     spec = FIELDS.get(name) or custom_field_spec(name)
     if spec is None:
-        raise RuleError(at("field"), f"unknown field {name!r}")
+        raise RuleError(at("field"), _("unknown field %(field)s") % {"field": repr(name)})
     op = data.get("op")
     if not isinstance(op, str) or op not in OPS_BY_KIND[spec.kind] | spec.extra_ops:
         allowed = ", ".join(sorted(OPS_BY_KIND[spec.kind] | spec.extra_ops))
-        raise RuleError(at("op"), f"{op!r} does not apply to {name} (use one of: {allowed})")
+        message = _("%(op)s does not apply to %(field)s (use one of: %(allowed)s)")
+        raise RuleError(at("op"), message % {"op": repr(op), "field": name, "allowed": allowed})
     window = None
     if "window" in data:
         if not spec.windowed:
-            raise RuleError(at("window"), f"{name} takes no time window")
+            raise RuleError(at("window"), _("%(field)s takes no time window") % {"field": name})
         window = _window(data["window"], at("window"))
     value = None if op in VALUELESS else _value(spec, op, data.get("value"), at("value"))
     return Condition(field=name, op=op, value=value, spec=spec, window=window)
@@ -151,24 +174,26 @@ def _condition(data: dict[str, Any], path: str) -> Condition:
 
 def _window(data: Any, path: str) -> Window:
     if not isinstance(data, dict) or not data:
-        raise RuleError(path, 'must be {"within_days": N} or {"since": date, "until": date}')
+        raise RuleError(path, _('must be {"within_days": N} or {"since": date, "until": date}'))
     extra = set(data) - {"within_days", "since", "until"}
     if extra:
-        raise RuleError(f"{path}.{sorted(extra)[0]}", "is not part of a window")
+        raise RuleError(f"{path}.{sorted(extra)[0]}", _("is not part of a window"))
     if "within_days" in data:
         if len(data) > 1:
-            raise RuleError(path, "within_days cannot be combined with since/until")
+            raise RuleError(path, _("within_days cannot be combined with since/until"))
         return Window(within_days=_days(data["within_days"], f"{path}.within_days"))
     since = _date(data["since"], f"{path}.since") if "since" in data else None
     until = _date(data["until"], f"{path}.until") if "until" in data else None
     if since and until and since > until:
-        raise RuleError(path, "since is after until")
+        raise RuleError(path, _("since is after until"))
     return Window(since=since, until=until)
 
 
 def _days(value: Any, path: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DAYS:
-        raise RuleError(path, f"must be a whole number of days from 0 to {MAX_DAYS}")
+        raise RuleError(
+            path, _("must be a whole number of days from 0 to %(max)s") % {"max": MAX_DAYS}
+        )
     return value
 
 
@@ -178,14 +203,14 @@ def _date(value: Any, path: str) -> dt.date:
             return dt.date.fromisoformat(value[:10])
         except ValueError:
             pass
-    raise RuleError(path, f"{value!r} is not a date (YYYY-MM-DD)")
+    raise RuleError(path, _("%(value)s is not a date (YYYY-MM-DD)") % {"value": repr(value)})
 
 
 def _number(value: Any, path: str) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RuleError(path, f"{value!r} is not a number")
+        raise RuleError(path, _("%(value)s is not a number") % {"value": repr(value)})
     if math.isnan(value) or abs(value) > 1e15:
-        raise RuleError(path, f"{value!r} is not a usable number")
+        raise RuleError(path, _("%(value)s is not a usable number") % {"value": repr(value)})
     return value
 
 
@@ -197,12 +222,16 @@ def _scalar(spec: FieldSpec, value: Any, path: str) -> Any:
         return _date(value, path)
     if kind == FieldKind.BOOL:
         if not isinstance(value, bool):
-            raise RuleError(path, "must be true or false")
+            raise RuleError(path, _("must be true or false"))
         return value
     if not isinstance(value, str) or not value or len(value) > 200:
-        raise RuleError(path, "must be text of 1 to 200 characters")
+        raise RuleError(path, _("must be text of 1 to 200 characters"))
     if spec.choices and spec.normalise(value) not in spec.choices:
-        raise RuleError(path, f"{value!r} is not one of: {', '.join(sorted(spec.choices))}")
+        choices = ", ".join(sorted(spec.choices))
+        raise RuleError(
+            path,
+            _("%(value)s is not one of: %(choices)s") % {"value": repr(value), "choices": choices},
+        )
     return spec.normalise(value)
 
 
@@ -211,15 +240,15 @@ def _value(spec: FieldSpec, op: str, value: Any, path: str) -> Any:
         return _days(value, path)
     if op in ("in", "not_in"):
         if not isinstance(value, list) or not value or len(value) > MAX_LIST:
-            raise RuleError(path, f"must be a list of 1 to {MAX_LIST} values")
+            raise RuleError(path, _("must be a list of 1 to %(max)s values") % {"max": MAX_LIST})
         item_spec = spec.item_spec()
         return tuple(_scalar(item_spec, item, f"{path}[{i}]") for i, item in enumerate(value))
     if op == "between":
         if not isinstance(value, list) or len(value) != 2:
-            raise RuleError(path, "must be a list of two values [low, high]")
+            raise RuleError(path, _("must be a list of two values [low, high]"))
         low, high = (_scalar(spec, v, f"{path}[{i}]") for i, v in enumerate(value))
         if low > high:
-            raise RuleError(path, "the low end is above the high end")
+            raise RuleError(path, _("the low end is above the high end"))
         return (low, high)
     if op in ("contains", "starts_with"):
         return _scalar(spec.item_spec(), value, path)
