@@ -48,6 +48,7 @@ bench: install
 	$(BIN)/python bench/dkim_sign.py
 	$(BIN)/python bench/send_hours.py $(SEND_HOURS_BENCH_ARGS)
 	$(BIN)/python bench/automation.py $(AUTOMATION_BENCH_ARGS)
+	$(BIN)/python bench/suppression_check.py $(SUPPRESSION_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

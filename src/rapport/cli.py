@@ -26,6 +26,7 @@ from rapport.cli_common import console, fail
 from rapport.cli_content import recommend_command, template_app
 from rapport.cli_domains import domain_app
 from rapport.cli_journeys import journey_app, tick_command
+from rapport.cli_suppressions import suppression_app
 
 app = typer.Typer(
     help="Rapport: customer email for businesses.", no_args_is_help=True, add_completion=False
@@ -40,6 +41,7 @@ app.add_typer(template_app, name="template")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(domain_app, name="domain")
 app.add_typer(bounces_app, name="bounces")
+app.add_typer(suppression_app, name="suppression")
 app.command("recommend")(recommend_command)
 app.add_typer(journey_app, name="journey")
 app.command("tick")(tick_command)

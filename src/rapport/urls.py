@@ -12,5 +12,6 @@ urlpatterns = [
     # signature-checked by django-anymail.
     path("webhooks/", include("anymail.urls")),
     path("", include("rapport.analytics.urls")),
+    path("", include("rapport.delivery.urls")),
     path("", include("rapport.web.urls")),
 ]

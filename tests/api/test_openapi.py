@@ -32,6 +32,7 @@ EXPECTED_PATHS = {
     "/api/v1/campaigns/{campaign_id}/report",
     "/api/v1/journeys", "/api/v1/journeys/recipes", "/api/v1/journeys/{journey_id}",
     "/api/v1/journeys/{journey_id}/enable", "/api/v1/journeys/{journey_id}/disable",
+    "/api/v1/suppressions", "/api/v1/suppressions/{email}",
 }  # fmt: skip
 
 

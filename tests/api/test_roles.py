@@ -22,6 +22,7 @@ from rapport.campaigns.frequency import GroupCap, start_frequency_test
 from rapport.campaigns.services import create_campaign, pause_campaign, start_campaign
 from rapport.content.models import Template, Workspace
 from rapport.crm.models import Event, EventType, ImportJob, ImportKind, ImportStatus
+from rapport.delivery.models import Suppression, SuppressionReason
 from rapport.segments.models import Segment, SegmentKind, SegmentMember
 from tests.api.conftest import ApiClient, client_for
 from tests.factories import make_contact, make_order, make_product
@@ -90,6 +91,9 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int]] = {
     "journeys.update":      (200, 200, 200, 403, 403, 401),
     "journeys.enable":      (200, 200, 200, 403, 403, 401),
     "journeys.disable":     (200, 200, 200, 403, 403, 401),
+    "suppressions.list":    (200, 200, 200, 200, 200, 401),
+    "suppressions.add":     (201, 201, 201, 201, 403, 401),
+    "suppressions.delete":  (204, 204, 204, 204, 403, 401),
 }  # fmt: skip
 
 
@@ -111,6 +115,7 @@ class World:
     series: str = "BDAY"
     journey: int = 0  # a draft journey
     running: int = 0  # an enabled one
+    blocked: str = "blocked@example.org"  # on the suppression list, blocked by staff
 
 
 @dataclass(frozen=True)
@@ -255,6 +260,15 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "journeys.enable": Endpoint("POST", "/api/v1/journeys/{journey}/enable"),
     "journeys.disable": Endpoint("POST", "/api/v1/journeys/{running}/disable"),
+    "suppressions.list": Endpoint("GET", "/api/v1/suppressions"),
+    "suppressions.add": Endpoint(
+        "POST", "/api/v1/suppressions", lambda: {"email": "stop@example.org", "note": "asked"}
+    ),
+    "suppressions.delete": Endpoint(
+        "DELETE",
+        "/api/v1/suppressions/{blocked}",
+        world_body=lambda world: {"reason": "blocked by mistake"},
+    ),
 }
 
 
@@ -277,6 +291,7 @@ def _world(tmp_path: Path) -> World:
     )
     segment = Segment.objects.create(name="Regulars", kind=SegmentKind.STATIC)
     SegmentMember.objects.create(segment=segment, contact=contact)
+    Suppression.objects.create(email=World.blocked, reason=SuppressionReason.BLOCKED)
     Workspace.objects.update_or_create(pk=1, defaults={"postal_address": "1 Bund, Shanghai"})
     audience = Segment.objects.create(name="Campaign audience", kind=SegmentKind.STATIC)
     SegmentMember.objects.create(segment=audience, contact=contact)

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.factories import PASSWORD
 from tests.web.messages import compile_catalogues
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -44,3 +45,14 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(autouse=True)
 def _static_root(settings: pytest.FixtureRequest) -> None:
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # type: ignore[attr-defined]
+
+
+def sign_in(browser: Browser, base_url: str, username: str) -> Page:
+    """A new wide page, signed in as ``username`` (made with the factories' password)."""
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{base_url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.locator("form button.btn-primary").click()
+    return page

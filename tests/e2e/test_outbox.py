@@ -12,7 +12,8 @@ from playwright.sync_api import Browser, expect
 
 from rapport.accounts.roles import Role
 from rapport.delivery.mailcatcher import make_controller
-from tests.factories import PASSWORD, make_user
+from tests.e2e.conftest import sign_in
+from tests.factories import make_user
 from tools.with_postgres import free_port
 
 HOSTILE_HTML = """<html><body>
@@ -43,13 +44,7 @@ def test_a_caught_message_renders_in_the_sandbox_and_runs_no_script(
         controller.stop()
 
     user = make_user(Role.VIEWER)
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("form button.btn-primary").click()
+    page = sign_in(browser, live_server.url, user.username)
     page.locator(".nav a[href='/outbox/']").click()
     page.get_by_role("link", name="Spring sale").click()
     title = page.title()
@@ -58,4 +53,4 @@ def test_a_caught_message_renders_in_the_sandbox_and_runs_no_script(
     expect(frame.locator("#greeting")).to_have_text("Spring sale for Mei")
     assert frame.locator("body").get_attribute("data-pwned") is None
     assert page.title() == title == "Spring sale · Rapport"
-    context.close()
+    page.context.close()

@@ -15,6 +15,7 @@ from rapport.automation.recipes import recipe_definition
 from rapport.automation.services import save_journey
 from rapport.campaigns.services import create_campaign
 from rapport.content.models import Template
+from rapport.delivery.models import Suppression, SuppressionReason
 from rapport.segments.models import Segment
 from tests.factories import PASSWORD, make_contact, make_order, make_user
 
@@ -22,6 +23,7 @@ from tests.factories import PASSWORD, make_contact, make_order, make_user
 def _pages() -> list[str]:
     contact = make_contact(given_name="Wei", family_name="Li", locale="zh-hans")
     make_order(contact)
+    Suppression.objects.create(email=contact.email, reason=SuppressionReason.HARD_BOUNCE)
     segment = Segment.objects.order_by("pk").first()
     assert segment is not None  # the built-in ones
     template = Template.objects.get(name="Newsletter (English)")
@@ -33,6 +35,7 @@ def _pages() -> list[str]:
         "/",
         "/contacts/",
         f"/contacts/{contact.pk}/",
+        "/contacts/suppressions/",
         "/imports/",
         "/segments/",
         "/segments/new",

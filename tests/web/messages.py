@@ -42,6 +42,8 @@ PYTHON_SOURCES = (
     "tracking/models.py",
     "tracking/views.py",
     "tracking/forms.py",
+    "delivery/models.py",
+    "delivery/views.py",
     # Errors the segment builder and journey editor show: in the person's language.
     "segments/rules.py",
 )

@@ -20,6 +20,7 @@ from rapport.api import (
     orders,
     products,
     segments,
+    suppressions,
     templates,
 )
 from rapport.api.auth import AUTH
@@ -46,6 +47,7 @@ api.add_router("/frequency-tests", experiments.frequency_router)
 api.add_router("/send-hours", experiments.send_hours_router)
 api.add_router("/campaigns", reports.router)
 api.add_router("/journeys", journeys.router)
+api.add_router("/suppressions", suppressions.router)
 
 
 @api.exception_handler(RapportError)

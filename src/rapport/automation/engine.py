@@ -47,7 +47,7 @@ from rapport.crm.models import (
     Order,
 )
 from rapport.crm.names import display_name
-from rapport.delivery.models import Suppression
+from rapport.delivery.suppressions import suppressed_among
 from rapport.errors import RapportError
 
 log = logging.getLogger(__name__)
@@ -153,11 +153,7 @@ def _batch(works: list[Work], now: dt.datetime) -> Batch:
     ):
         name = display_name(given, family, locale)
         contacts[pk] = ContactInfo(email, zone, country, status, birthday, custom or {}, name)
-    suppressed = set(
-        Suppression.objects.filter(email__in=[c.email for c in contacts.values()]).values_list(
-            "email", flat=True
-        )
-    )
+    suppressed = suppressed_among(c.email for c in contacts.values())
     return Batch(
         now=now,
         plans={j.pk: plan_of(j) for j in journeys},

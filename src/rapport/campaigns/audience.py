@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from rapport.campaigns.models import Campaign
 from rapport.crm.models import Contact, ContactStatus
-from rapport.delivery.models import Suppression
+from rapport.delivery.suppressions import not_suppressed
 from rapport.segments.queries import segment_queryset
 
 
 def may_receive_marketing() -> Q:
-    """Consent given and not suppressed; checked again right before each hand-off."""
-    suppressed = Suppression.objects.filter(email=OuterRef("email"))
-    return Q(status=ContactStatus.SUBSCRIBED) & Q(~Exists(suppressed))
+    """Consent given and not suppressed (by address or domain); checked again right before
+    each hand-off."""
+    return Q(status=ContactStatus.SUBSCRIBED) & not_suppressed()
 
 
 def audience_queryset(campaign: Campaign, *, now: dt.datetime) -> QuerySet[Contact]:

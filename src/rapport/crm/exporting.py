@@ -93,12 +93,18 @@ def csv_lines(rows: Iterable[list[str]]) -> Iterator[str]:
         yield _row_text(writer, row)
 
 
-def export_contacts(queryset: QuerySet[Contact], path: Path) -> int:
-    """Write the contacts to ``path`` (UTF-8 with BOM, for Excel); returns how many."""
+def write_csv(rows: Iterable[list[str]], path: Path) -> int:
+    """Write a header and rows to ``path`` (UTF-8 with BOM, for Excel); returns how many rows
+    follow the header."""
     count = -1
     with path.open("w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out)
-        for row in contact_rows(queryset):
+        for row in rows:
             writer.writerow(row)
             count += 1
     return count
+
+
+def export_contacts(queryset: QuerySet[Contact], path: Path) -> int:
+    """Write the contacts to ``path`` (UTF-8 with BOM, for Excel); returns how many."""
+    return write_csv(contact_rows(queryset), path)

@@ -81,11 +81,18 @@ class SuppressionReason(models.TextChoices):
 
 class Suppression(models.Model):
     """The one global do-not-send list, by address: it outlives the contact row (an erased
-    contact must not come back through the next import)."""
+    contact must not come back through the next import).
+
+    ``email`` is a normalised address, or ``@domain`` for a whole domain blocked by staff: the
+    send-time check probes the unique index with both the address and its ``@domain``."""
 
     email = models.CharField(max_length=254, unique=True)  # normalised, lower case
     reason = models.CharField(max_length=12, choices=SuppressionReason.choices)
     source = models.CharField(max_length=200, blank=True)
+    note = models.CharField(max_length=500, blank=True)  # why staff blocked it by hand
+    added_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

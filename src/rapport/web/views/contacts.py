@@ -17,6 +17,7 @@ from rapport.accounts.services import record_audit
 from rapport.crm.exporting import contact_rows, csv_lines
 from rapport.crm.queries import contacts_matching
 from rapport.crm.services import get_contact_for, update_contact
+from rapport.delivery.suppressions import entry_for_address
 from rapport.web.contacts import contact_detail, contact_list
 from rapport.web.decorators import acting_user, page
 from rapport.web.forms import ContactFilterForm
@@ -46,7 +47,11 @@ def contact_page(request: HttpRequest, contact_id: int) -> HttpResponse:
     return render(
         request,
         "web/contacts/detail.html",
-        {"detail": contact_detail(contact), "can_edit": can(user, Perm.EDIT_CONTACTS)},
+        {
+            "detail": contact_detail(contact),
+            "can_edit": can(user, Perm.EDIT_CONTACTS),
+            "suppression": entry_for_address(contact.email),
+        },
     )
 
 
