@@ -23,16 +23,17 @@ import datetime as dt
 import json
 import os
 import random
-import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.timing import p50_ms  # noqa: E402 - after the path
 
 LINKS = [f"https://shop.example.com/p/{i}" for i in range(12)]
 DEVICES = ["desktop", "mobile", "mobile", "tablet", "unknown"]
@@ -321,16 +322,6 @@ def _empty_rollups() -> None:
             cursor.execute(f"DELETE FROM {table}")
 
 
-def _p50(action: Callable[[], Any], runs: int) -> float:
-    action()  # warm-up
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
-
-
 def _raw_sql(vendor: str) -> str:
     if vendor == "postgresql":
         human = (
@@ -381,7 +372,7 @@ def main() -> None:
             saved.write_text(json.dumps(built))
         target = built["target"]
         report = build_report([target])
-        p50 = _p50(lambda: build_report([target]), args.runs)
+        p50, _ = p50_ms(lambda: build_report([target]), args.runs)
         sql = _raw_sql(connection.vendor)
 
         def raw() -> tuple[Any, ...]:
@@ -390,7 +381,7 @@ def main() -> None:
                 return tuple(cursor.fetchone())
 
         raw_counts = raw()
-        raw_p50 = _p50(raw, max(1, args.runs // 2))
+        raw_p50, _ = p50_ms(raw, max(1, args.runs // 2))
         counts = report.metrics.counts
         ours = (counts.openers, counts.clickers, counts.opens, counts.clicks)
         if ours != tuple(int(v or 0) for v in raw_counts):

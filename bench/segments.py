@@ -16,15 +16,15 @@ import contextlib
 import datetime as dt
 import json
 import os
-import statistics
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.timing import p50_ms  # noqa: E402 - after the path
 
 RUNS = 5
 
@@ -167,16 +167,6 @@ def _segments(now: dt.datetime, vendor: str) -> list[tuple[str, Any, str, list[A
     ]
 
 
-def _p50(action: Callable[[], Any]) -> tuple[float, Any]:
-    result = action()  # warm-up, and the value to compare
-    times = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times), result
-
-
 @contextlib.contextmanager
 def _database(kind: str, contacts: int) -> Iterator[None]:
     if kind == "postgres":
@@ -246,8 +236,8 @@ def main() -> None:
             def ours(rule: Any = rule) -> int:
                 return count_rules(rule, now=now).count
 
-            ours_ms, count = _p50(ours)
-            sql_ms, sql_count = _p50(by_hand)
+            ours_ms, count = p50_ms(ours, RUNS)
+            sql_ms, sql_count = p50_ms(by_hand, RUNS)
             if count != sql_count:
                 print(
                     f"warning: {name}: compiler counted {count}, SQL {sql_count}", file=sys.stderr

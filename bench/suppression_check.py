@@ -21,15 +21,14 @@ import argparse
 import contextlib
 import json
 import os
-import statistics
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.timing import p50_ms  # noqa: E402 - after the path
 
 RUNS = 5
 DOMAINS = 1_000
@@ -75,16 +74,6 @@ def _fill(contacts: int) -> None:
     )
 
 
-def _median(action: Callable[[], Any]) -> float:
-    action()  # warm-up
-    times = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contacts", type=int, default=200_000)
@@ -127,10 +116,10 @@ def main() -> None:
             ]
 
         same = handoff(baseline)() != handoff(may_receive_marketing())()  # domains drop some
-        new_handoff = _median(handoff(may_receive_marketing())) / len(batches)
-        old_handoff = _median(handoff(baseline)) / len(batches)
-        new_audience = _median(lambda: Contact.objects.filter(may_receive_marketing()).count())
-        old_audience = _median(lambda: Contact.objects.filter(baseline).count())
+        new_handoff = p50_ms(handoff(may_receive_marketing()))[0] / len(batches)
+        old_handoff = p50_ms(handoff(baseline))[0] / len(batches)
+        new_audience = p50_ms(lambda: Contact.objects.filter(may_receive_marketing()).count())[0]
+        old_audience = p50_ms(lambda: Contact.objects.filter(baseline).count())[0]
         print(
             json.dumps(
                 {

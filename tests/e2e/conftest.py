@@ -56,3 +56,16 @@ def sign_in(browser: Browser, base_url: str, username: str) -> Page:
     page.fill("#id_password", PASSWORD)
     page.locator("form button.btn-primary").click()
     return page
+
+
+def console_errors(page: Page) -> list[str]:
+    """The errors the page's console reports from now on, each after the page's address: a
+    Content-Security-Policy violation shows nowhere else."""
+    errors: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(f"{page.url}: {message.text}") if message.type == "error" else None
+        ),
+    )
+    return errors

@@ -14,7 +14,8 @@ from rapport.accounts.roles import Role
 from rapport.automation.engine import tick
 from rapport.automation.models import Journey
 from rapport.content.models import Workspace
-from tests.factories import PASSWORD, make_contact, make_user
+from tests.e2e.conftest import console_errors, sign_in
+from tests.factories import make_contact, make_user
 
 TEXT = {
     "en": {"journeys": "Journeys", "on": "On", "draft": "Draft"},
@@ -31,18 +32,8 @@ def test_a_journey_from_a_recipe_shows_its_tree_and_counts(
     text = TEXT[language]
     user = make_user(Role.MARKETER, language=language)
     Workspace.objects.update_or_create(pk=1, defaults={"postal_address": "1 Bund, Shanghai"})
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    errors: list[str] = []
-    page.on(
-        "console", lambda message: errors.append(message.text) if message.type == "error" else None
-    )
-
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("form button.btn-primary").click()
+    page = sign_in(browser, live_server.url, user.username)
+    errors = console_errors(page)
     page.locator(".nav a[href='/journeys/']").click()
     expect(page.locator("h1")).to_have_text(text["journeys"])
     page.locator("#recipe-welcome").click()

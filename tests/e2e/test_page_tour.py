@@ -17,7 +17,8 @@ from rapport.campaigns.services import create_campaign
 from rapport.content.models import Template
 from rapport.delivery.models import Suppression, SuppressionReason
 from rapport.segments.models import Segment
-from tests.factories import PASSWORD, make_contact, make_order, make_user
+from tests.e2e.conftest import console_errors, sign_in
+from tests.factories import make_contact, make_order, make_user
 
 
 def _pages() -> list[str]:
@@ -66,20 +67,8 @@ def test_every_page_loads_without_errors_under_the_csp(
 ) -> None:
     pages = _pages()
     user = make_user(Role.OWNER, language=language)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    errors: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            errors.append(f"{page.url}: {message.text}") if message.type == "error" else None
-        ),
-    )
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("form button.btn-primary").click()
+    page = sign_in(browser, live_server.url, user.username)
+    errors = console_errors(page)
     page.wait_for_url(f"{live_server.url}/")
 
     statuses = {}

@@ -14,7 +14,8 @@ from playwright.sync_api import Browser, expect
 
 from rapport.accounts.roles import Role
 from rapport.segments.models import Segment
-from tests.factories import PASSWORD, make_contact, make_user
+from tests.e2e.conftest import console_errors, sign_in
+from tests.factories import make_contact, make_user
 
 TEXT = {
     "en": {
@@ -42,18 +43,8 @@ def test_build_a_segment_watch_the_count_and_save_it(
         make_contact(country="CN", city=city)
     for _ in range(2):
         make_contact(country="GB", city="London")
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    errors: list[str] = []
-    page.on(
-        "console", lambda message: errors.append(message.text) if message.type == "error" else None
-    )
-
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("form button.btn-primary").click()
+    page = sign_in(browser, live_server.url, user.username)
+    errors = console_errors(page)
     page.locator(".nav a[href='/segments/']").click()
     expect(page.locator("h1")).to_have_text(text["segments"])
     page.get_by_role("link", name=text["new"]).click()
@@ -90,7 +81,7 @@ def test_build_a_segment_watch_the_count_and_save_it(
     expect(row.locator("td.num")).to_have_text("1")
     _screenshot(page, f"segment-list-{language}.png")
     assert errors == [], errors  # no CSP violations, no failed scripts
-    context.close()
+    page.context.close()
 
 
 def _settled(page: Any) -> None:

@@ -28,6 +28,7 @@ class _Column:
     name: str
     definition: str  # what follows the name in CREATE TABLE
     generated: bool  # a stored generated column: not copied, computed again
+    identity: bool  # its sequence must go on from where the old one stood
 
 
 def quote(name: str) -> str:
@@ -140,7 +141,7 @@ def _columns(cursor: Any, table: str) -> list[_Column]:
             parts.append(f"DEFAULT {expression}")
         if not_null:
             parts.append("NOT NULL")
-        columns.append(_Column(name, " ".join(parts), generated == "s"))
+        columns.append(_Column(name, " ".join(parts), generated == "s", bool(identity)))
     return columns
 
 
@@ -184,7 +185,7 @@ def _identity_next_values(cursor: Any, table: str, columns: list[_Column]) -> di
     """Where each identity column's sequence stands, so that new rows never reuse an id."""
     values = {}
     for column in columns:
-        if "AS IDENTITY" not in column.definition:
+        if not column.identity:
             continue
         cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [quote(table), column.name])
         sequence = cursor.fetchone()[0]
