@@ -4,7 +4,7 @@ window" button. Each view checks its permission through the services."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -24,6 +24,7 @@ from rapport.automation.models import Journey
 from rapport.campaigns.models import Campaign
 from rapport.errors import Conflict
 from rapport.web.decorators import acting_user, page
+from rapport.web.downloads import csv_download
 
 # Tables shown with a chart beside them, and the figure each one gets.
 CHARTED = {"devices": charts.share_figure, "clients": charts.share_figure}
@@ -56,9 +57,7 @@ def _csv(kind: str, owner: Campaign | Journey, report: Report, name: str) -> Htt
     if name not in report.tables:
         raise Http404(f"A report has no table {name!r}; it has {', '.join(report.tables)}.")
     lines = csv_lines(report.tables[name])
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{kind}-{owner.pk}-{name}.csv"'
-    return response  # type: ignore[return-value]
+    return csv_download(lines, f"{kind}-{owner.pk}-{name}")  # type: ignore[return-value]
 
 
 @page

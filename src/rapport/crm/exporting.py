@@ -60,19 +60,23 @@ def contact_rows(queryset: QuerySet[Contact], *, batch: int = 5000) -> Iterator[
 
     custom_keys = sorted(load_definitions())
     yield [*EXPORT_COLUMNS, *(f"custom.{k}" for k in custom_keys)]
-    last_id = 0
     names = [c if c != "company" else "company__name" for c in EXPORT_COLUMNS]
+    for record in rows_by_id(queryset, "custom", *names, batch=batch):
+        custom = record[1] or {}
+        yield [*(_cell(v) for v in record[2:]), *(_cell(custom.get(k)) for k in custom_keys)]
+
+
+def rows_by_id(queryset: QuerySet[Any], *fields: Any, batch: int = 5000) -> Iterator[Any]:
+    """``values_list("pk", *fields)`` of every row in id order, one query per ``batch``:
+    memory stays flat on millions of rows and no cursor is held open between batches."""
+    last_id = 0
     while True:
         chunk = list(
-            queryset.filter(pk__gt=last_id)
-            .order_by("pk")
-            .values_list("pk", "custom", *names)[:batch]
+            queryset.filter(pk__gt=last_id).order_by("pk").values_list("pk", *fields)[:batch]
         )
         if not chunk:
             return
-        for record in chunk:
-            custom = record[1] or {}
-            yield [*(_cell(v) for v in record[2:]), *(_cell(custom.get(k)) for k in custom_keys)]
+        yield from chunk
         last_id = chunk[-1][0]
 
 

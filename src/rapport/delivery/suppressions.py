@@ -33,10 +33,11 @@ from rapport.accounts.access import can, require
 from rapport.accounts.models import User
 from rapport.accounts.roles import Perm
 from rapport.accounts.services import record_audit
-from rapport.crm.exporting import neutralise, write_csv
+from rapport.crm.exporting import neutralise, rows_by_id, write_csv
 from rapport.crm.fields import FieldError, normalise_email
+from rapport.crm.queries import keyset_page
 from rapport.delivery.models import Suppression, SuppressionReason
-from rapport.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from rapport.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RapportError
 
 PAGE_SIZE = 50
 EXPORT_COLUMNS = ("email", "reason", "source", "note", "added_by", "created_at")
@@ -163,12 +164,8 @@ def list_suppressions(
     """Newest first, a page at a time by id; ``q`` is part of an address, or ``@domain``."""
     if user is not None:
         require(user, Perm.VIEW_CONTACTS)
-    rows = _matching(q, reason).select_related("added_by").order_by("-pk")
-    if after is not None:
-        rows = rows.filter(pk__lt=after)
-    found = list(rows[: limit + 1])
-    entries = [_entry(row) for row in found[:limit]]
-    return SuppressionPage(entries, entries[-1].id if len(found) > limit else None)
+    page = keyset_page(_matching(q, reason).select_related("added_by"), after=after, limit=limit)
+    return SuppressionPage([_entry(row) for row in page.items], page.next_cursor)
 
 
 @transaction.atomic
@@ -238,18 +235,9 @@ def remove_suppression(
     )
     if row is None:
         raise NotFound(f"{email} is not on the suppression list.")
-    if row.reason == SuppressionReason.ERASED:
-        raise Conflict(
-            f"{email} was erased on request; its entry keeps the person from coming back and "
-            "cannot be removed."
-        )
-    if acting_user is not None and not can(acting_user, Perm.MANAGE_SENDING):
-        if row.reason == SuppressionReason.COMPLAINED:
-            raise PermissionDenied(
-                f"{email} reported a message as spam; only an owner or admin may remove it."
-            )
-        if email.startswith("@"):
-            raise PermissionDenied("Only an owner or admin may unblock a whole domain.")
+    refusal = _removal_refused(acting_user, email, row.reason)
+    if refusal is not None:
+        raise refusal
     removed = _entry(row)
     row.delete()
     record_audit(
@@ -262,32 +250,40 @@ def remove_suppression(
     return removed
 
 
+def _removal_refused(user: User | None, email: str, reason: str) -> RapportError | None:
+    """Why this entry may not come off the list for ``user`` (None: the CLI, the system), or
+    None when it may: the one rule ``remove_suppression`` applies and the page shows."""
+    if reason == SuppressionReason.ERASED:
+        return Conflict(
+            f"{email} was erased on request; its entry keeps the person from coming back and "
+            "cannot be removed."
+        )
+    if user is not None and not can(user, Perm.MANAGE_SENDING):
+        if reason == SuppressionReason.COMPLAINED:
+            return PermissionDenied(
+                f"{email} reported a message as spam; only an owner or admin may remove it."
+            )
+        if email.startswith("@"):
+            return PermissionDenied("Only an owner or admin may unblock a whole domain.")
+    return None
+
+
 def may_remove(user: User, entry: SuppressionEntry) -> bool:
     """Whether ``remove_suppression`` would let ``user`` remove this entry (for the UI)."""
-    if not entry.removable_by_anyone or not can(user, Perm.EDIT_CONTACTS):
-        return False
-    if entry.reason == SuppressionReason.COMPLAINED or entry.is_domain:
-        return can(user, Perm.MANAGE_SENDING)
-    return True
+    return can(user, Perm.EDIT_CONTACTS) and (
+        _removal_refused(user, entry.email, entry.reason) is None
+    )
 
 
 def suppression_rows(q: str = "", reason: str = "", *, batch: int = 5000) -> Iterator[list[str]]:
     """Header, then one row per entry in id order, cells defused for spreadsheets."""
     yield list(EXPORT_COLUMNS)
-    rows = _matching(q, reason).order_by("pk")
-    last_id = 0
-    while True:
-        chunk = list(
-            rows.filter(pk__gt=last_id).values_list(
-                "pk", "email", "reason", "source", "note", F("added_by__username"), "created_at"
-            )[:batch]
-        )
-        if not chunk:
-            return
-        for pk, email, why, source, note, by, created in chunk:
-            cells = [email, why, source, note, by or ""]
-            yield [*(neutralise(c) for c in cells), created.isoformat()]
-            last_id = pk
+    columns = ("email", "reason", "source", "note", F("added_by__username"), "created_at")
+    for _, email, why, source, note, by, created in rows_by_id(
+        _matching(q, reason), *columns, batch=batch
+    ):
+        cells = [email, why, source, note, by or ""]
+        yield [*(neutralise(c) for c in cells), created.isoformat()]
 
 
 def export_rows(user: User | None, *, q: str = "", reason: str = "") -> Iterator[list[str]]:

@@ -9,7 +9,6 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -21,6 +20,7 @@ from rapport.delivery import suppressions
 from rapport.delivery.models import SuppressionReason
 from rapport.errors import RapportError
 from rapport.web.decorators import acting_user, page
+from rapport.web.downloads import csv_download
 
 
 def _filters(request: HttpRequest) -> tuple[str, str]:
@@ -109,7 +109,4 @@ def suppression_remove(request: HttpRequest) -> HttpResponse:
 def suppression_export(request: HttpRequest) -> StreamingHttpResponse:
     q, reason = _filters(request)
     rows = suppressions.export_rows(acting_user(request), q=q, reason=reason)
-    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
-    name = f"suppressions-{timezone.now():%Y%m%d-%H%M}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return csv_download(csv_lines(rows), "suppressions", dated=True)

@@ -7,7 +7,6 @@ from dataclasses import asdict
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -20,6 +19,7 @@ from rapport.crm.services import get_contact_for, update_contact
 from rapport.delivery.suppressions import entry_for_address
 from rapport.web.contacts import contact_detail, contact_list
 from rapport.web.decorators import acting_user, page
+from rapport.web.downloads import csv_download
 from rapport.web.forms import ContactFilterForm
 
 
@@ -76,7 +76,4 @@ def contact_export(request: HttpRequest) -> StreamingHttpResponse:
     filters = ContactFilterForm(request.GET).filters()
     record_audit(user, "contacts.export", target_type="contacts", detail=asdict(filters))
     rows = contact_rows(contacts_matching(filters))
-    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
-    name = f"contacts-{timezone.now():%Y%m%d-%H%M}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return csv_download(csv_lines(rows), "contacts", dated=True)
